@@ -1,0 +1,1 @@
+"""DynamoDB Streams -> S3/Firehose -> Redshift change data capture: the code every Lambda function runs."""

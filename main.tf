@@ -1,0 +1,1 @@
+# The root module composes the submodules in modules/ by the strategy flags in variables.tf.
