@@ -1,1 +1,98 @@
-# The root module composes the submodules in modules/ by the strategy flags in variables.tf.
+# The root module composes the submodules by strategy flags. Submodules never call each other: everything
+# one needs from another (names, ARNs) is wired here.
+
+locals {
+  lambda_aggregation   = var.aggregation == "lambda"
+  firehose_aggregation = var.aggregation == "firehose"
+
+  writer_function_name = local.lambda_aggregation ? module.s3_sink.writer_function_name : module.firehose[0].writer_function_name
+  writer_dlq_arn       = local.lambda_aggregation ? module.s3_sink.dlq_arn : module.firehose[0].dlq_arn
+}
+
+# One zip of lambda_src/ serves every function; handlers differ only by their entry point. Built at plan time by
+# archive_file, so plan and apply must run in the same working directory (see README, "Lambda package").
+data "archive_file" "lambda" {
+  type             = "zip"
+  source_dir       = "${path.module}/lambda_src"
+  output_path      = "${path.root}/.build/${var.name}-lambda.zip"
+  output_file_mode = "0644"
+  excludes         = ["*__pycache__*", "*.pyc", "*.egg-info*"]
+}
+
+module "ddb_stream" {
+  source = "./modules/ddb_stream"
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = var.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  create_table           = var.table.create
+  table_name             = var.table.name
+  hash_key               = var.table.hash_key
+  range_key              = var.table.range_key
+  point_in_time_recovery = var.table.point_in_time_recovery
+  deletion_protection    = var.table.deletion_protection
+
+  function_name                   = local.writer_function_name
+  on_failure_destination_arn      = local.writer_dlq_arn
+  stream_mapping                  = var.stream_mapping
+  iterator_age_alarm_threshold_ms = var.iterator_age_alarm_threshold_ms
+}
+
+module "s3_sink" {
+  source = "./modules/s3_sink"
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = var.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  create_bucket                      = var.bucket.create
+  bucket_name                        = var.bucket.name
+  prefix                             = var.bucket.prefix
+  force_destroy                      = var.bucket.force_destroy
+  versioning_enabled                 = var.bucket.versioning_enabled
+  noncurrent_version_expiration_days = var.bucket.noncurrent_version_expiration_days
+  raw_expiration_days                = var.bucket.raw_expiration_days
+  access_log_target                  = var.bucket.access_log_target
+  table_name                         = var.table.name
+
+  # With Firehose aggregation the bucket is still ours, but Firehose's writer replaces this one.
+  create_writer                  = local.lambda_aggregation
+  stream_arn                     = module.ddb_stream.stream_arn
+  lambda_zip_path                = data.archive_file.lambda.output_path
+  lambda_zip_base64sha256        = data.archive_file.lambda.output_base64sha256
+  memory_size                    = var.writer.memory_size
+  timeout                        = var.writer.timeout
+  reserved_concurrent_executions = var.writer.reserved_concurrent_executions
+  tracing_mode                   = var.writer.tracing_mode
+  log_level                      = var.writer.log_level
+  log_retention_days             = var.writer.log_retention_days
+}
+
+module "firehose" {
+  source = "./modules/firehose"
+  count  = local.firehose_aggregation ? 1 : 0
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = var.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  bucket_arn         = module.s3_sink.bucket_arn
+  prefix             = var.bucket.prefix
+  table_name         = var.table.name
+  buffering_size     = var.firehose.buffering_size_mb
+  buffering_interval = var.firehose.buffering_interval_seconds
+
+  stream_arn                     = module.ddb_stream.stream_arn
+  lambda_zip_path                = data.archive_file.lambda.output_path
+  lambda_zip_base64sha256        = data.archive_file.lambda.output_base64sha256
+  memory_size                    = var.writer.memory_size
+  timeout                        = var.writer.timeout
+  reserved_concurrent_executions = var.writer.reserved_concurrent_executions
+  tracing_mode                   = var.writer.tracing_mode
+  log_level                      = var.writer.log_level
+  log_retention_days             = var.writer.log_retention_days
+}

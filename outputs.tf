@@ -1,1 +1,77 @@
-# Outputs of the root module.
+output "aggregation" {
+  description = "The aggregation strategy in use: lambda or firehose."
+  value       = var.aggregation
+}
+
+output "table_name" {
+  description = "Name of the DynamoDB source table."
+  value       = module.ddb_stream.table_name
+}
+
+output "table_stream_arn" {
+  description = "ARN of the table's stream that feeds the writer."
+  value       = module.ddb_stream.stream_arn
+}
+
+output "table_key" {
+  description = "Key schema of the source table: hash_key and range_key as { name, type } (range_key null when absent)."
+  value = {
+    hash_key  = module.ddb_stream.hash_key
+    range_key = module.ddb_stream.range_key
+  }
+}
+
+output "bucket_name" {
+  description = "Name of the S3 bucket that holds change files."
+  value       = module.s3_sink.bucket_name
+}
+
+output "bucket_arn" {
+  description = "ARN of the S3 bucket that holds change files."
+  value       = module.s3_sink.bucket_arn
+}
+
+output "raw_prefix" {
+  description = "Key prefix under which change files land: <prefix>/raw/<table>/ (hourly folders YYYY/MM/DD/HH below it)."
+  value       = module.s3_sink.raw_prefix
+}
+
+output "quarantine_prefix" {
+  description = "Key prefix for quarantined records too large for an SQS message."
+  value       = module.s3_sink.quarantine_prefix
+}
+
+output "writer_function_name" {
+  description = "Name of the Lambda function that reads the stream (the S3 writer or the Firehose writer)."
+  value       = local.writer_function_name
+}
+
+output "writer_function_arn" {
+  description = "ARN of the Lambda function that reads the stream."
+  value       = local.lambda_aggregation ? module.s3_sink.writer_function_arn : module.firehose[0].writer_function_arn
+}
+
+output "dlq_url" {
+  description = "URL of the writer's dead-letter queue: quarantined records and batches the stream mapping gave up on."
+  value       = local.lambda_aggregation ? module.s3_sink.dlq_url : module.firehose[0].dlq_url
+}
+
+output "dlq_arn" {
+  description = "ARN of the writer's dead-letter queue."
+  value       = local.writer_dlq_arn
+}
+
+output "delivery_stream_name" {
+  description = "Name of the Firehose delivery stream (null unless aggregation = \"firehose\")."
+  value       = try(module.firehose[0].delivery_stream_name, null)
+}
+
+output "event_source_mapping_uuid" {
+  description = "UUID of the event source mapping from the stream to the writer."
+  value       = module.ddb_stream.event_source_mapping_uuid
+}
+
+output "tls_only_policy_json" {
+  description = "Bucket policy statements that deny non-TLS access; apply them yourself when you adopt a bucket (bucket.create = false)."
+  value       = module.s3_sink.tls_only_policy_json
+}

@@ -1,1 +1,140 @@
-# Inputs of the root module.
+# Inputs of the root module. Optional fields left unset take the submodule's default, so every default
+# lives in exactly one place: the submodule's variables.tf (see modules/*/README.md).
+
+variable "name" {
+  description = "Name prefix for every resource this module creates (lowercase letters, digits and hyphens, 1-40 characters)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,39}$", var.name))
+    error_message = "name must start with a lowercase letter and hold only lowercase letters, digits and hyphens (1-40 characters)."
+  }
+}
+
+variable "aggregation" {
+  description = <<-EOT
+    How stream changes become S3 objects.
+    "lambda": the writer function puts one gzip NDJSON object per stream batch (tune stream_mapping.batch_size and
+    maximum_batching_window_in_seconds). "firehose": the writer function puts records to Kinesis Data Firehose,
+    which buffers them into larger objects (tune firehose.buffering_size_mb and buffering_interval_seconds).
+  EOT
+  type        = string
+  default     = "lambda"
+  nullable    = false
+
+  validation {
+    condition     = contains(["lambda", "firehose"], var.aggregation)
+    error_message = "aggregation must be \"lambda\" or \"firehose\"."
+  }
+}
+
+variable "table" {
+  description = <<-EOT
+    The DynamoDB source table. create = false (default) adopts the existing table `name`, whose stream must already be on
+    (NEW_IMAGE or NEW_AND_OLD_IMAGES). create = true creates it on demand with a NEW_AND_OLD_IMAGES stream; hash_key
+    (and optionally range_key) are then required, as { name, type } with type S, N or B.
+  EOT
+  type = object({
+    name                   = string
+    create                 = optional(bool, false)
+    hash_key               = optional(object({ name = string, type = string }))
+    range_key              = optional(object({ name = string, type = string }))
+    point_in_time_recovery = optional(bool)
+    deletion_protection    = optional(bool)
+  })
+  nullable = false
+}
+
+variable "stream_mapping" {
+  description = "Event source mapping from the stream to the writer: batch_size, maximum_batching_window_in_seconds, parallelization_factor, starting_position, bisect_batch_on_function_error, maximum_retry_attempts, maximum_record_age_in_seconds, filter_patterns. Unset fields take modules/ddb_stream's defaults."
+  type = object({
+    batch_size                         = optional(number)
+    maximum_batching_window_in_seconds = optional(number)
+    parallelization_factor             = optional(number)
+    starting_position                  = optional(string)
+    bisect_batch_on_function_error     = optional(bool)
+    maximum_retry_attempts             = optional(number)
+    maximum_record_age_in_seconds      = optional(number)
+    filter_patterns                    = optional(list(string))
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "iterator_age_alarm_threshold_ms" {
+  description = "Alarm when the writer's stream iterator age (how far it is behind the table) exceeds this many milliseconds. null: modules/ddb_stream's default."
+  type        = number
+  default     = null
+}
+
+variable "bucket" {
+  description = <<-EOT
+    The S3 bucket for change files. create = true (default) creates it (TLS-only policy, public access blocked,
+    SSE-S3 or SSE-KMS with kms_key_arn, lifecycle on raw/). create = false adopts the existing bucket `name`; its policy
+    is left alone (output tls_only_policy_json holds the statements to add). prefix is the key prefix of every object
+    ("" for none).
+  EOT
+  type = object({
+    name                               = string
+    create                             = optional(bool, true)
+    prefix                             = optional(string)
+    force_destroy                      = optional(bool)
+    versioning_enabled                 = optional(bool)
+    noncurrent_version_expiration_days = optional(number)
+    raw_expiration_days                = optional(number)
+    access_log_target = optional(object({
+      bucket_name = string
+      prefix      = optional(string)
+    }))
+  })
+  nullable = false
+}
+
+variable "firehose" {
+  description = "Firehose buffering when aggregation = \"firehose\": buffering_size_mb (1-128) and buffering_interval_seconds (0-900). Unset fields take modules/firehose's defaults. Ignored for aggregation = \"lambda\"."
+  type = object({
+    buffering_size_mb          = optional(number)
+    buffering_interval_seconds = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "writer" {
+  description = "The writer Lambda function: memory_size (MiB), timeout (s), reserved_concurrent_executions, tracing_mode (PassThrough or Active), log_level, log_retention_days. Unset fields take the sink module's defaults."
+  type = object({
+    memory_size                    = optional(number)
+    timeout                        = optional(number)
+    reserved_concurrent_executions = optional(number)
+    tracing_mode                   = optional(string)
+    log_level                      = optional(string)
+    log_retention_days             = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "kms_key_arn" {
+  description = "Customer-managed KMS key for the table, bucket, queues, logs and Firehose. null: AWS-managed encryption (SSE-S3, AWS-owned keys)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+}
+
+variable "alarm_actions" {
+  description = "SNS topic ARNs that CloudWatch alarms notify (writer errors, DLQ depth, iterator age, Firehose freshness)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource that takes tags."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+}

@@ -1,0 +1,190 @@
+# One run per validation rule: each sets a single bad value and expects that
+# variable's validation to fail the plan.
+
+mock_provider "aws" {
+  # The real provider still validates policy arguments as JSON.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+}
+
+variables {
+  name                    = "orders-cdc"
+  bucket_arn              = "arn:aws:s3:::acme-orders-cdc"
+  table_name              = "orders"
+  stream_arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
+  lambda_zip_path         = "build/ddb_cdc.zip"
+  lambda_zip_base64sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
+}
+
+run "name_rejects_uppercase_and_underscores" {
+  command = plan
+
+  variables {
+    name = "Orders_CDC"
+  }
+
+  expect_failures = [var.name]
+}
+
+run "alarm_actions_rejects_non_sns_arns" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sqs:eu-west-1:123456789012:oncall"]
+  }
+
+  expect_failures = [var.alarm_actions]
+}
+
+run "kms_key_arn_rejects_alias" {
+  command = plan
+
+  variables {
+    kms_key_arn = "alias/cdc"
+  }
+
+  expect_failures = [var.kms_key_arn]
+}
+
+run "bucket_arn_rejects_bucket_name" {
+  command = plan
+
+  variables {
+    bucket_arn = "acme-orders-cdc"
+  }
+
+  expect_failures = [var.bucket_arn]
+}
+
+run "prefix_rejects_leading_slash" {
+  command = plan
+
+  variables {
+    prefix = "/cdc"
+  }
+
+  expect_failures = [var.prefix]
+}
+
+run "table_name_rejects_short_name" {
+  command = plan
+
+  variables {
+    table_name = "ab"
+  }
+
+  expect_failures = [var.table_name]
+}
+
+run "buffering_size_above_128_rejected" {
+  command = plan
+
+  variables {
+    buffering_size = 129
+  }
+
+  expect_failures = [var.buffering_size]
+}
+
+run "buffering_interval_above_900_rejected" {
+  command = plan
+
+  variables {
+    buffering_interval = 901
+  }
+
+  expect_failures = [var.buffering_interval]
+}
+
+run "stream_arn_rejects_table_arn" {
+  command = plan
+
+  variables {
+    stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
+  }
+
+  expect_failures = [var.stream_arn]
+}
+
+run "lambda_zip_path_rejects_non_zip" {
+  command = plan
+
+  variables {
+    lambda_zip_path = "build/ddb_cdc.tar.gz"
+  }
+
+  expect_failures = [var.lambda_zip_path]
+}
+
+run "lambda_zip_hash_rejects_hex_digest" {
+  command = plan
+
+  variables {
+    lambda_zip_base64sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+  }
+
+  expect_failures = [var.lambda_zip_base64sha256]
+}
+
+run "memory_size_above_10240_rejected" {
+  command = plan
+
+  variables {
+    memory_size = 10241
+  }
+
+  expect_failures = [var.memory_size]
+}
+
+run "timeout_zero_rejected" {
+  command = plan
+
+  variables {
+    timeout = 0
+  }
+
+  expect_failures = [var.timeout]
+}
+
+run "reserved_concurrency_zero_rejected" {
+  command = plan
+
+  variables {
+    reserved_concurrent_executions = 0
+  }
+
+  expect_failures = [var.reserved_concurrent_executions]
+}
+
+run "tracing_mode_rejects_unknown_mode" {
+  command = plan
+
+  variables {
+    tracing_mode = "Disabled"
+  }
+
+  expect_failures = [var.tracing_mode]
+}
+
+run "log_level_rejects_unknown_level" {
+  command = plan
+
+  variables {
+    log_level = "TRACE"
+  }
+
+  expect_failures = [var.log_level]
+}
+
+run "log_retention_rejects_value_cloudwatch_lacks" {
+  command = plan
+
+  variables {
+    log_retention_days = 0
+  }
+
+  expect_failures = [var.log_retention_days]
+}
