@@ -1,0 +1,520 @@
+"""Contract 1: the change envelope, defined here and nowhere else.
+
+One envelope is one line of NDJSON::
+
+    {"envelope_version":1,"op":"MODIFY","source_table":"orders","event_id":"…",
+     "seq":"0000…0111","approx_created_at":"2026-11-27T03:49:52.000Z",
+     "keys":{"id":"a-1"},"key_string":"[[\\"id\\",\\"S\\",\\"a-1\\"]]","image":{…}}
+
+``image`` is absent for ``REMOVE``. Every producer (stream writer, Firehose writer,
+backfill) calls this module, so the loaders can rely on one shape.
+
+The DynamoDB JSON converter emits JSON text directly instead of building Python
+objects and calling ``json.dumps``: the standard encoder cannot write a number
+token verbatim, and going through ``float`` (or ``Decimal`` per value) would either
+lose digits or cost several times more on the writer's hot path. Lossless means:
+
+* ``N`` is written as the exact token DynamoDB sent (validated against the JSON
+  number grammar); a spelling JSON does not accept (``+5``, ``.5``, ``007``) is
+  rewritten from its exact ``Decimal`` value, never through ``float``.
+* ``B`` and ``BS`` members become canonical base64 (Lambda delivers binary as base64
+  text, boto3 as bytes; both are accepted). ``SS``/``NS``/``BS`` become arrays sorted
+  by code point, numeric value and bytes respectively, so equal sets give equal text.
+* Strings are ASCII-escaped like ``json.dumps`` does by default, which keeps lines
+  valid even for lone surrogates and makes the byte size of a line equal its length.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, NamedTuple
+
+ENVELOPE_VERSION: Final = 1
+SEQ_WIDTH: Final = 40
+SNAPSHOT_SEQ: Final = "0" * SEQ_WIDTH
+STREAM_OPS: Final = frozenset({"INSERT", "MODIFY", "REMOVE"})
+
+# Both encoders are the C accelerated ones whenever CPython has them (it always does
+# on Lambda). encode_basestring_ascii is what json.dumps uses by default.
+_ascii_str = json.encoder.encode_basestring_ascii
+_unicode_str = json.encoder.encode_basestring
+_b2a = binascii.b2a_base64
+
+# The JSON number grammar (RFC 8259, section 6). Possessive quantifiers (3.11+) keep
+# the engine from backtracking, which matters because it runs once per record over
+# all of the record's numbers joined by commas.
+_NUMBER = r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+"
+_json_number = re.compile(_NUMBER).fullmatch
+_json_number_list = re.compile(f"{_NUMBER}(?:,{_NUMBER})*+").fullmatch
+# What Decimal would also parse but JSON does not accept; no NaN, Infinity, spaces or
+# underscores, which DynamoDB never produces and which Decimal would silently take.
+_lenient_number = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
+
+# DynamoDB's documented magnitude bounds: 1E-130 up to 9.99…E+125, 38 significant
+# digits. Only the canonical key form enforces them, to bound the length of the
+# positional (exponent-free) string it spells out.
+_MIN_ADJUSTED_EXPONENT: Final = -130
+_MAX_ADJUSTED_EXPONENT: Final = 125
+
+_MAX_REASON: Final = 300
+_MAX_NAME_IN_REASON: Final = 64  # attribute names in reasons are cut to this
+
+# Attribute names repeat across the records of a table, so their encoded form
+# (with the separator that precedes them) is cached. The bound keeps a table whose
+# maps use data as keys from growing the cache without limit.
+_NAME_CACHE_LIMIT: Final = 8192
+_name_cache: dict[str, str] = {}
+
+
+class UnconvertibleRecord(Exception):
+    """A stream record or item that cannot become an envelope; ``reason`` says why.
+
+    It names the record section, the top-level attribute and the DynamoDB type, never a
+    value, so that reasons can be logged without leaking item contents.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason[:_MAX_REASON]
+        super().__init__(self.reason)
+
+
+class EncodedEnvelope(NamedTuple):
+    """One serialized envelope plus the fields a writer needs without reparsing."""
+
+    line: str  # the JSON object, without the trailing newline
+    op: str
+    event_id: str | None
+    seq: str  # ordering token, SEQ_WIDTH digits
+    created_ms: int  # approximate creation time, epoch milliseconds
+    sequence_number: str | None  # the stream's SequenceNumber exactly as received
+
+
+# ---------------------------------------------------------------------------
+# DynamoDB JSON -> JSON text
+# ---------------------------------------------------------------------------
+
+
+_cached_name = _name_cache.get
+
+
+def _comma_name(name: str) -> str:
+    encoded = _cached_name(name)
+    if encoded is None:
+        encoded = "," + _ascii_str(name) + ":"
+        if len(_name_cache) < _NAME_CACHE_LIMIT:
+            _name_cache[name] = encoded
+    return encoded
+
+
+def _describe(tag: object) -> str:
+    return repr(tag)[:20]
+
+
+# The emitters below append JSON text to ``out``. ``nums`` collects the number tokens
+# written verbatim so that one regex call validates them all per record (the fast
+# path); when it is None every number is validated, and respelled if JSON does not
+# accept its spelling, on the spot (the exact path, taken only after the batched
+# check failed). S and N are inlined in the map and list loops because they are most
+# of the values in real tables and a call per value is the main cost in CPython.
+
+
+def _emit_map(value: dict[str, Any], out: list[str], nums: list[str] | None) -> None:
+    append = out.append
+    start = len(out)
+    for name, attr in value.items():
+        [tag] = attr  # exactly one type tag, or ValueError
+        inner = attr[tag]
+        if tag == "S":
+            append((_cached_name(name) or _comma_name(name)) + _ascii_str(inner))
+        elif tag == "N" and nums is not None:
+            nums.append(inner)
+            append((_cached_name(name) or _comma_name(name)) + inner)
+        elif tag == "M" and type(inner) is dict:
+            append(_cached_name(name) or _comma_name(name))
+            _emit_map(inner, out, nums)
+        else:
+            append(_cached_name(name) or _comma_name(name))
+            _emit(tag, inner, out, nums)
+    if len(out) == start:
+        append("{}")
+    else:
+        out[start] = "{" + out[start][1:]  # every member starts with a comma; the first one must not
+        append("}")
+
+
+def _emit_list(value: list[Any], out: list[str], nums: list[str] | None) -> None:
+    append = out.append
+    start = len(out)
+    for member in value:
+        [tag] = member
+        inner = member[tag]
+        if tag == "S":
+            append("," + _ascii_str(inner))
+        elif tag == "N" and nums is not None:
+            nums.append(inner)
+            append("," + inner)
+        elif tag == "M" and type(inner) is dict:
+            append(",")
+            _emit_map(inner, out, nums)
+        else:
+            append(",")
+            _emit(tag, inner, out, nums)
+    if len(out) == start:
+        append("[]")
+    else:
+        out[start] = "[" + out[start][1:]
+        append("]")
+
+
+def _emit(tag: Any, value: Any, out: list[str], nums: list[str] | None) -> None:
+    if tag == "M":
+        if type(value) is not dict:
+            raise UnconvertibleRecord("M value is not an object")
+        _emit_map(value, out, nums)
+    elif tag == "L":
+        if type(value) is not list:
+            raise UnconvertibleRecord("L value is not an array")
+        _emit_list(value, out, nums)
+    elif tag == "BOOL":
+        if type(value) is not bool:
+            raise UnconvertibleRecord("BOOL value is not a boolean")
+        out.append("true" if value else "false")
+    elif tag == "NULL":
+        if value is not True:
+            raise UnconvertibleRecord("NULL value is not true")
+        out.append("null")
+    elif tag == "B":
+        out.append('"' + _base64_text(value) + '"')
+    elif tag == "SS":
+        out.append("[" + ",".join(map(_ascii_str, sorted(_set_members(value, tag)))) + "]")
+    elif tag == "NS":
+        members = _set_members(value, tag)
+        if nums is not None:
+            nums.extend(members)
+        else:
+            members = list(map(number_token, members))
+        # Decimal parses exactly; DynamoDB sets never hold two equal numbers, so the
+        # numeric order is total.
+        out.append("[" + ",".join(sorted(members, key=Decimal)) + "]")
+    elif tag == "BS":
+        decoded = sorted(map(_decode_base64, _set_members(value, tag)))
+        out.append(
+            "[" + ",".join(['"' + _b2a(raw, newline=False).decode("ascii") + '"' for raw in decoded]) + "]"
+        )
+    elif tag == "S":
+        out.append(_ascii_str(value))
+    elif tag == "N":
+        out.append(number_token(value))
+    else:
+        raise UnconvertibleRecord(f"unknown DynamoDB type tag {_describe(tag)}")
+
+
+def _set_members(value: Any, tag: str) -> list[Any]:
+    if type(value) is not list:
+        raise UnconvertibleRecord(f"{tag} value is not an array")
+    return value
+
+
+def _decode_base64(value: Any) -> bytes:
+    # Lambda delivers binary base64-encoded; boto3 (backfill, tests) hands over bytes.
+    if type(value) is str:
+        try:
+            return binascii.a2b_base64(value, strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise UnconvertibleRecord("binary value is not valid base64") from None
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    raise UnconvertibleRecord("binary value is neither base64 text nor bytes")
+
+
+def _base64_text(value: Any) -> str:
+    """Canonical base64 of a binary value (text that decodes leniently is re-encoded)."""
+    return binascii.b2a_base64(_decode_base64(value), newline=False).decode("ascii")
+
+
+def number_token(value: Any) -> str:
+    """Return a JSON number token with exactly the decimal value of DynamoDB ``N`` text."""
+    if type(value) is not str:
+        raise UnconvertibleRecord("N value is not a string")
+    if _json_number(value):
+        return value
+    if _lenient_number(value):
+        # Decimal's own string form is always a valid JSON number for finite values,
+        # and Decimal parses without rounding.
+        return str(Decimal(value))
+    raise UnconvertibleRecord("N value is not a decimal number")
+
+
+# What malformed DynamoDB JSON raises inside the emitters (a value of the wrong type,
+# a type object with zero or two tags, absurd nesting) before any explicit check.
+_MALFORMED: Final = (TypeError, ValueError, AttributeError, InvalidOperation, RecursionError)
+
+
+def _convert_map(item: Any, section: str) -> str:
+    if type(item) is not dict:
+        raise UnconvertibleRecord(f"{section} is not an object")
+    out: list[str] = []
+    nums: list[str] = []
+    try:
+        _emit_map(item, out, nums)
+        # One regex call over all numbers is several times cheaper than one per
+        # number; the comma count rejects a value that itself contains a comma.
+        joined = ",".join(nums)
+        if not nums or (joined.count(",") == len(nums) - 1 and _json_number_list(joined)):
+            return "".join(out)
+        # At least one number is spelled in a way JSON does not accept (or is not a
+        # number at all): redo the item validating each number on its own.
+        out.clear()
+        _emit_map(item, out, None)
+        return "".join(out)
+    except (UnconvertibleRecord, *_MALFORMED):
+        raise UnconvertibleRecord(f"{section}.{_first_failing_attribute(item)}") from None
+
+
+def _failure(attr: Any) -> str | None:
+    """Why one attribute value cannot be converted, or None if it can."""
+    out: list[str] = []
+    try:
+        _emit("M", {"v": attr}, out, None)
+    except UnconvertibleRecord as exc:
+        return exc.reason
+    except _MALFORMED as exc:
+        return f"malformed DynamoDB JSON ({type(exc).__name__})"
+    return None
+
+
+def _first_failing_attribute(item: dict[Any, Any]) -> str:
+    # Only runs once a conversion has failed: converts each top-level attribute on
+    # its own to name the culprit.
+    for name, attr in item.items():
+        reason = _failure(attr)
+        if reason is not None:
+            return f"{str(name)[:_MAX_NAME_IN_REASON]}: {reason}"
+    return "malformed DynamoDB JSON"
+
+
+def item_to_json(item: Mapping[str, Any]) -> str:
+    """Convert a DynamoDB JSON item (attribute name -> typed value) to JSON object text."""
+    return _convert_map(item, "item")
+
+
+def attribute_to_json(attr: Mapping[str, Any]) -> str:
+    """Convert one typed DynamoDB JSON value, e.g. ``{"N": "1E+125"}``, to JSON text."""
+    wrapped = _convert_map({"v": attr}, "value")
+    return wrapped[len('{"v":') : -1]
+
+
+# ---------------------------------------------------------------------------
+# Canonical key string
+# ---------------------------------------------------------------------------
+
+
+def canonical_number(value: Any) -> str:
+    """Spell a DynamoDB number so that equal values give equal text.
+
+    Positional notation without exponent, no trailing fractional zeros, no ``-0``:
+    ``1``, ``1.0`` and ``1E0`` all give ``"1"``; ``1E+2`` gives ``"100"``.
+    """
+    if type(value) is str and value.isascii() and value.isdigit() and (value[0] != "0" or len(value) == 1):
+        return value  # the common case: a plain non-negative integer is already canonical
+    token = number_token(value)
+    sign, digit_tuple, exponent = Decimal(token).as_tuple()
+    assert isinstance(exponent, int)  # number_token admits finite values only
+    digits = "".join(map(str, digit_tuple)).lstrip("0")
+    if not digits:
+        return "0"
+    stripped = digits.rstrip("0")
+    exponent += len(digits) - len(stripped)
+    digits = stripped
+    adjusted = exponent + len(digits) - 1
+    if not _MIN_ADJUSTED_EXPONENT <= adjusted <= _MAX_ADJUSTED_EXPONENT:
+        raise UnconvertibleRecord("N key value is outside DynamoDB's number range")
+    if exponent >= 0:
+        text = digits + "0" * exponent
+    else:
+        point = len(digits) + exponent
+        text = digits[:point] + "." + digits[point:] if point > 0 else "0." + "0" * -point + digits
+    return "-" + text if sign else text
+
+
+def key_string(keys: Mapping[str, Any]) -> str:
+    """The canonical key string: ``[[name, type, value], …]`` sorted by name, compact JSON.
+
+    Names sort by code point. Values are text: strings as they are, numbers via
+    :func:`canonical_number`, binary as canonical base64. Non-ASCII characters are
+    kept as themselves (not ``\\u`` escaped) so the string reads naturally in SQL.
+    """
+    return _encode_keys(keys)[1]
+
+
+def _encode_keys(keys: Any) -> tuple[str, str]:
+    """Both key forms in one pass: the ``keys`` JSON object and the canonical key string.
+
+    Key attributes can only be S, N or B, so this needs none of the general converter.
+    """
+    if type(keys) is not dict or not keys:
+        raise UnconvertibleRecord("Keys is missing or empty")
+    members = []
+    canonical = []
+    try:
+        for name in sorted(keys) if len(keys) > 1 else keys:
+            attr = keys[name]
+            if type(attr) is not dict:
+                raise TypeError
+            [tag] = attr
+            value = attr[tag]
+            if tag == "S":
+                members.append(_ascii_str(name) + ":" + _ascii_str(value))
+                text = value
+            elif tag == "N":
+                members.append(_ascii_str(name) + ":" + number_token(value))
+                text = canonical_number(value)
+            elif tag == "B":
+                text = _base64_text(value)
+                members.append(_ascii_str(name) + ':"' + text + '"')
+            else:
+                raise UnconvertibleRecord(f"key type tag {_describe(tag)} is not S, N or B")
+            canonical.append("[" + _unicode_str(name) + ',"' + tag + '",' + _unicode_str(text) + "]")
+    except (TypeError, ValueError):
+        raise UnconvertibleRecord("Keys holds a malformed attribute") from None
+    return "{" + ",".join(members) + "}", "[" + ",".join(canonical) + "]"
+
+
+# ---------------------------------------------------------------------------
+# Ordering token and time
+# ---------------------------------------------------------------------------
+
+
+def seq_token(sequence_number: Any) -> str:
+    """Left-pad a stream SequenceNumber to SEQ_WIDTH digits so string order is numeric order."""
+    if (
+        type(sequence_number) is not str
+        or not 0 < len(sequence_number) <= SEQ_WIDTH
+        or not (sequence_number.isascii() and sequence_number.isdigit())
+    ):
+        raise UnconvertibleRecord(f"SequenceNumber is not 1 to {SEQ_WIDTH} decimal digits")
+    return sequence_number.zfill(SEQ_WIDTH)
+
+
+# 1970-01-01 to 9999-12-31: what an ISO-8601 four-digit year can spell.
+_MAX_EPOCH_SECONDS: Final = 253_402_300_799
+
+
+def epoch_ms(approximate_creation: Any) -> int:
+    """Milliseconds since the epoch from ApproximateCreationDateTime (epoch seconds)."""
+    if type(approximate_creation) is int:
+        millis = approximate_creation * 1000
+    elif type(approximate_creation) is float and math.isfinite(approximate_creation):
+        millis = round(approximate_creation * 1000)
+    else:
+        raise UnconvertibleRecord("ApproximateCreationDateTime is not epoch seconds")
+    if not 0 <= millis <= _MAX_EPOCH_SECONDS * 1000:
+        raise UnconvertibleRecord("ApproximateCreationDateTime is out of range")
+    return millis
+
+
+_second_prefix: dict[int, str] = {}
+
+
+def format_timestamp(millis: int) -> str:
+    """ISO-8601 UTC with milliseconds and a ``Z``: ``2026-11-27T03:49:52.276Z``."""
+    seconds, ms = divmod(millis, 1000)
+    prefix = _second_prefix.get(seconds)
+    if prefix is None:
+        # A batch spans few distinct seconds; the cache saves a strftime per record.
+        if len(_second_prefix) >= 4096:
+            _second_prefix.clear()
+        prefix = _second_prefix[seconds] = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+    return f"{prefix}{ms:03d}Z"
+
+
+# ---------------------------------------------------------------------------
+# Envelopes
+# ---------------------------------------------------------------------------
+
+
+def _line(
+    op: str,
+    table_json: str,
+    event_id: str | None,
+    seq: str,
+    created_ms: int,
+    keys_json: str,
+    key_text: str,
+    image_json: str | None,
+) -> str:
+    event = "null" if event_id is None else _ascii_str(event_id)
+    head = (
+        f'{{"envelope_version":{ENVELOPE_VERSION},"op":"{op}","source_table":{table_json},"event_id":{event},'
+        f'"seq":"{seq}","approx_created_at":"{format_timestamp(created_ms)}","keys":{keys_json},'
+        f'"key_string":{_ascii_str(key_text)}'
+    )
+    if image_json is None:
+        return head + "}"
+    return f'{head},"image":{image_json}}}'
+
+
+def table_json(source_table: str) -> str:
+    """The JSON string literal of a table name; writers compute it once per batch."""
+    return _ascii_str(source_table)
+
+
+def encode_stream_record(record: Any, source_table_json: str) -> EncodedEnvelope:
+    """Turn one DynamoDB stream record, as Lambda delivers it, into an envelope line.
+
+    ``source_table_json`` comes from :func:`table_json`. Raises
+    :class:`UnconvertibleRecord` for anything that cannot be represented faithfully.
+    """
+    if type(record) is not dict:
+        raise UnconvertibleRecord("stream record is not an object")
+    op = record.get("eventName")
+    if op not in STREAM_OPS:
+        raise UnconvertibleRecord(f"eventName {_describe(op)} is not INSERT, MODIFY or REMOVE")
+    event_id = record.get("eventID")
+    if type(event_id) is not str or not event_id:
+        raise UnconvertibleRecord("eventID is missing")
+    data = record.get("dynamodb")
+    if type(data) is not dict:
+        raise UnconvertibleRecord("dynamodb section is missing")
+    sequence_number = data.get("SequenceNumber")
+    seq = seq_token(sequence_number)
+    created_ms = epoch_ms(data.get("ApproximateCreationDateTime"))
+    keys_json, key_text = _encode_keys(data.get("Keys"))
+    image_json = None
+    if op != "REMOVE":
+        image = data.get("NewImage")
+        if image is None:
+            raise UnconvertibleRecord(
+                "NewImage is missing: the stream view type must be NEW_IMAGE or NEW_AND_OLD_IMAGES"
+            )
+        image_json = _convert_map(image, "NewImage")
+    line = _line(op, source_table_json, event_id, seq, created_ms, keys_json, key_text, image_json)
+    return EncodedEnvelope(line, op, event_id, seq, created_ms, sequence_number)
+
+
+def encode_snapshot(
+    item: Mapping[str, Any], key_names: Iterable[str], source_table: str, snapshot_ms: int
+) -> EncodedEnvelope:
+    """A backfill envelope: ``op`` SNAPSHOT, the lowest ordering token, no event id.
+
+    The lowest token makes any streamed change of the same key win during the merge,
+    so a snapshot can never overwrite a newer change or resurrect a deleted key.
+    """
+    if type(item) is not dict:
+        raise UnconvertibleRecord("item is not an object")
+    try:
+        keys = {name: item[name] for name in key_names}
+    except KeyError:
+        raise UnconvertibleRecord("item lacks a key attribute") from None
+    keys_json, key_text = _encode_keys(keys)
+    image_json = _convert_map(item, "item")
+    line = _line(
+        "SNAPSHOT", table_json(source_table), None, SNAPSHOT_SEQ, snapshot_ms, keys_json, key_text, image_json
+    )
+    return EncodedEnvelope(line, "SNAPSHOT", None, SNAPSHOT_SEQ, snapshot_ms, None)

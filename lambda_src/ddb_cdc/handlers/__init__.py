@@ -1,0 +1,1 @@
+"""Lambda entry points: parse the event and environment, call the core, shape the response."""
