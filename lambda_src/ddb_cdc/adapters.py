@@ -6,12 +6,14 @@ Every failure raises, except Firehose throttling, which the delivery loop retrie
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
 from botocore import exceptions as botocore_errors
 from botocore.config import Config
 
+from ddb_cdc import obs, quarantine
 from ddb_cdc.quarantine import PutObject, SendMessage
 
 # Fail fast enough that the writer's own retry loop and the Lambda timeout stay in
@@ -96,3 +98,34 @@ def send_quarantine(
             spill.put(action.key, action.body, content_type="application/json", metadata={})
         else:
             dlq.send(action.body)
+
+
+def quarantine_records(
+    items: Iterable[quarantine.Quarantined],
+    *,
+    source_table: str,
+    bucket: str | None,
+    prefix: str,
+    fallback_ms: int,
+    dlq: MessageQueue,
+    spill: ObjectStore | None,
+    log: logging.Logger,
+    request_id: str | None,
+) -> None:
+    """Quarantine every set-aside record of a batch (both writers), logging one line per record."""
+    for item in items:
+        actions = quarantine.plan(
+            item, source_table=source_table, bucket=bucket, prefix=prefix, fallback_ms=fallback_ms
+        )
+        send_quarantine(actions, dlq, spill)
+        obs.log(
+            log,
+            logging.WARNING,
+            "record quarantined",
+            reason=item.reason,
+            event_id=item.event_id,
+            seq=item.seq,
+            dlq_messages=sum(isinstance(a, SendMessage) for a in actions),
+            spilled_to=next((a.key for a in actions if isinstance(a, PutObject)), None),
+            request_id=request_id,
+        )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ddb_cdc import adapters, capture, obs, quarantine
+from ddb_cdc import adapters, capture, obs
 from ddb_cdc.config import StreamToFirehoseConfig
 
 
@@ -60,26 +60,17 @@ def process(
     plan = capture.plan_firehose_batch(event, table=config.table_name)
     # Quarantine first: a DLQ failure then raises before anything reached Firehose,
     # and the whole batch is retried cleanly.
-    for item in plan.quarantined:
-        actions = quarantine.plan(
-            item,
-            source_table=config.table_name,
-            bucket=config.spill_bucket,
-            prefix=config.prefix,
-            fallback_ms=plan.fallback_ms,
-        )
-        adapters.send_quarantine(actions, runtime.dlq, runtime.spill)
-        obs.log(
-            log,
-            logging.WARNING,
-            "record quarantined",
-            reason=item.reason,
-            event_id=item.event_id,
-            seq=item.seq,
-            dlq_messages=sum(isinstance(a, quarantine.SendMessage) for a in actions),
-            spilled_to=next((a.key for a in actions if isinstance(a, quarantine.PutObject)), None),
-            request_id=request_id,
-        )
+    adapters.quarantine_records(
+        plan.quarantined,
+        source_table=config.table_name,
+        bucket=config.spill_bucket,
+        prefix=config.prefix,
+        fallback_ms=plan.fallback_ms,
+        dlq=runtime.dlq,
+        spill=runtime.spill,
+        log=log,
+        request_id=request_id,
+    )
     chunks = capture.firehose_chunks(plan.records)
     outcome = capture.deliver(
         chunks,

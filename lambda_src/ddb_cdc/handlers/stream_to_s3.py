@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from ddb_cdc import adapters, capture, obs, quarantine
+from ddb_cdc import adapters, capture, obs
 from ddb_cdc.config import StreamToS3Config
 
 
@@ -65,26 +65,17 @@ def process(event: dict[str, Any], context: Any, runtime: Runtime) -> dict[str, 
         except Exception:
             obs.log(log, logging.ERROR, "batch object write failed", s3_key=batch.key, request_id=request_id)
             raise
-    for item in plan.quarantined:
-        actions = quarantine.plan(
-            item,
-            source_table=config.table_name,
-            bucket=config.bucket,
-            prefix=config.prefix,
-            fallback_ms=plan.fallback_ms,
-        )
-        adapters.send_quarantine(actions, runtime.dlq, runtime.store)
-        obs.log(
-            log,
-            logging.WARNING,
-            "record quarantined",
-            reason=item.reason,
-            event_id=item.event_id,
-            seq=item.seq,
-            dlq_messages=sum(isinstance(a, quarantine.SendMessage) for a in actions),
-            spilled_to=next((a.key for a in actions if isinstance(a, quarantine.PutObject)), None),
-            request_id=request_id,
-        )
+    adapters.quarantine_records(
+        plan.quarantined,
+        source_table=config.table_name,
+        bucket=config.bucket,
+        prefix=config.prefix,
+        fallback_ms=plan.fallback_ms,
+        dlq=runtime.dlq,
+        spill=runtime.store,
+        log=log,
+        request_id=request_id,
+    )
     obs.log(
         log,
         logging.INFO,
