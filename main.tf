@@ -96,3 +96,71 @@ module "firehose" {
   log_level                      = var.writer.log_level
   log_retention_days             = var.writer.log_retention_days
 }
+
+
+module "redshift_loader" {
+  source = "./modules/redshift_loader"
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = var.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  bucket_name = module.s3_sink.bucket_name
+  bucket_arn  = module.s3_sink.bucket_arn
+  prefix      = var.bucket.prefix
+  table_name  = var.table.name
+
+  lambda_zip_path         = data.archive_file.lambda.output_path
+  lambda_zip_base64sha256 = data.archive_file.lambda.output_base64sha256
+
+  load_strategy    = var.load_strategy
+  s3_event         = var.loader.s3_event
+  schedule         = var.loader.schedule
+  async_invocation = var.loader.async_invocation
+
+  target = {
+    kind               = var.redshift.kind
+    database           = var.redshift.database
+    cluster_identifier = var.redshift.cluster_identifier
+    db_user            = var.redshift.db_user
+    secret_arn         = var.redshift.secret_arn
+    workgroup_name     = var.redshift.workgroup_name
+  }
+  executor             = var.redshift.executor
+  data_api_mode        = var.redshift.data_api_mode
+  db_secret_arn        = var.redshift.db_secret_arn
+  db_ssm_parameter_arn = var.redshift.db_ssm_parameter_arn
+  vpc                  = var.redshift.vpc
+  psycopg2_layer_arn   = var.redshift.psycopg2_layer_arn
+  copy_role_arn        = var.redshift.copy_role_arn
+  create_copy_role     = var.redshift.create_copy_role
+
+  # The warehouse key is the table's key schema, never typed twice by hand.
+  target_spec = {
+    schema  = var.target_spec.schema
+    table   = var.target_spec.table
+    mode    = var.target_spec.mode
+    columns = var.target_spec.columns
+    history = var.target_spec.history
+    keys = [for key in [module.ddb_stream.hash_key, module.ddb_stream.range_key] : {
+      name = key.name
+      type = key.type
+    } if key != null]
+    key_column_types = var.target_spec.key_column_types
+  }
+
+  sns_topic_arn               = var.loader.sns_topic_arn
+  max_file_failures           = var.loader.max_file_failures
+  schedule_lookback_hours     = var.loader.schedule_lookback_hours
+  metric_namespace            = var.loader.metric_namespace
+  lag_alarm_threshold_seconds = var.loader.lag_alarm_threshold_seconds
+  loader_memory_size          = var.loader.memory_size
+  loader_timeout              = var.loader.timeout
+  completion_memory_size      = var.loader.completion_memory_size
+  completion_timeout          = var.loader.completion_timeout
+  connect_timeout_seconds     = var.loader.connect_timeout_seconds
+  statement_timeout_ms        = var.loader.statement_timeout_ms
+  log_level                   = var.loader.log_level
+  log_retention_days          = var.loader.log_retention_days
+}

@@ -75,3 +75,44 @@ output "tls_only_policy_json" {
   description = "Bucket policy statements that deny non-TLS access; apply them yourself when you adopt a bucket (bucket.create = false)."
   value       = module.s3_sink.tls_only_policy_json
 }
+
+
+output "load_strategy" {
+  description = "The load strategy in use: s3_event or schedule."
+  value       = var.load_strategy
+}
+
+output "loader_function_name" {
+  description = "Name of the loader function (also the CLI's target for manual loads)."
+  value       = module.redshift_loader.loader_function_name
+}
+
+output "load_completion_function_name" {
+  description = "Name of the Data API completion function (null unless executor = data_api and data_api_mode = async)."
+  value       = module.redshift_loader.completion_function_name
+}
+
+output "load_queue_url" {
+  description = "URL of the SQS queue S3 notifies (null unless load_strategy = \"s3_event\")."
+  value       = module.redshift_loader.queue_url
+}
+
+output "load_schedule_arn" {
+  description = "ARN of the load schedule (null unless load_strategy = \"schedule\")."
+  value       = module.redshift_loader.schedule_arn
+}
+
+output "load_alerts_topic_arn" {
+  description = "SNS topic that receives load alerts and loader alarms."
+  value       = module.redshift_loader.sns_topic_arn
+}
+
+output "copy_role_arn" {
+  description = "IAM role Redshift COPY uses; when created here, associate it with the cluster or the workgroup's namespace."
+  value       = module.redshift_loader.copy_role_arn
+}
+
+output "manifests_prefix" {
+  description = "Key prefix of this table's load manifests."
+  value       = module.redshift_loader.manifests_prefix
+}

@@ -138,3 +138,112 @@ variable "tags" {
   default     = {}
   nullable    = false
 }
+
+# ---------------------------------------------------------------------------
+# Warehouse loader (modules/redshift_loader)
+# ---------------------------------------------------------------------------
+
+variable "load_strategy" {
+  description = <<-EOT
+    What triggers a load into Redshift. "s3_event" (default): S3 notifications -> SQS -> loader with a batching window
+    (one COPY per window; this stack then owns the bucket's notification configuration). "schedule": EventBridge
+    Scheduler every loader.schedule.rate_minutes; each run loads every file not yet in the ledger.
+    "ec2_cron" and "emr_compaction" are planned and rejected until they exist.
+  EOT
+  type        = string
+  default     = "s3_event"
+  nullable    = false
+
+  validation {
+    condition     = !contains(["ec2_cron", "emr_compaction"], var.load_strategy)
+    error_message = "load_strategy \"ec2_cron\" and \"emr_compaction\" are planned but not built yet; use \"s3_event\" or \"schedule\"."
+  }
+
+  validation {
+    condition     = contains(["s3_event", "schedule", "ec2_cron", "emr_compaction"], var.load_strategy)
+    error_message = "load_strategy must be \"s3_event\" or \"schedule\"."
+  }
+}
+
+variable "redshift" {
+  description = <<-EOT
+    The warehouse and how the loader reaches it. kind = "provisioned" (cluster_identifier plus db_user or secret_arn) or
+    "serverless" (workgroup_name); database. executor "data_api" (default; data_api_mode "async" or "poll") or "psycopg2"
+    (vpc, psycopg2_layer_arn and db_secret_arn or db_ssm_parameter_arn). COPY role: copy_role_arn, or
+    create_copy_role = true (then associate the copy_role_arn output with the cluster or namespace).
+    Validated by modules/redshift_loader; unset optional fields take its defaults.
+  EOT
+  type = object({
+    kind                 = string
+    database             = string
+    cluster_identifier   = optional(string)
+    db_user              = optional(string)
+    secret_arn           = optional(string)
+    workgroup_name       = optional(string)
+    executor             = optional(string)
+    data_api_mode        = optional(string)
+    copy_role_arn        = optional(string)
+    create_copy_role     = optional(bool)
+    db_secret_arn        = optional(string)
+    db_ssm_parameter_arn = optional(string)
+    psycopg2_layer_arn   = optional(string)
+    vpc = optional(object({
+      subnet_ids         = list(string)
+      security_group_ids = list(string)
+    }))
+  })
+  nullable = false
+}
+
+variable "target_spec" {
+  description = <<-EOT
+    The Redshift target table: schema, table, mode ("document": key columns + a SUPER document + metadata, the default;
+    "columns": the declared columns, each { name, type, path } with path the JSON path into the item), history (also
+    append every change to <table>_history), key_column_types (SQL type per key attribute for its typed column). The key
+    attributes themselves come from the DynamoDB table's key schema. Validated by modules/redshift_loader.
+  EOT
+  type = object({
+    schema           = string
+    table            = string
+    mode             = optional(string)
+    columns          = optional(list(object({ name = string, type = string, path = list(string) })))
+    history          = optional(bool)
+    key_column_types = optional(map(string))
+  })
+  nullable = false
+}
+
+variable "loader" {
+  description = "Loader tuning; unset fields take modules/redshift_loader's defaults: s3_event, schedule, async_invocation, sns_topic_arn, max_file_failures, schedule_lookback_hours, metric_namespace, lag_alarm_threshold_seconds, memory_size, timeout, completion_memory_size, completion_timeout, connect_timeout_seconds, statement_timeout_ms, log_level, log_retention_days."
+  type = object({
+    s3_event = optional(object({
+      batch_size                         = optional(number)
+      maximum_batching_window_in_seconds = optional(number)
+      max_receive_count                  = optional(number)
+    }))
+    schedule = optional(object({
+      rate_minutes                 = optional(number)
+      maximum_retry_attempts       = optional(number)
+      maximum_event_age_in_seconds = optional(number)
+    }))
+    async_invocation = optional(object({
+      maximum_retry_attempts       = optional(number)
+      maximum_event_age_in_seconds = optional(number)
+    }))
+    sns_topic_arn               = optional(string)
+    max_file_failures           = optional(number)
+    schedule_lookback_hours     = optional(number)
+    metric_namespace            = optional(string)
+    lag_alarm_threshold_seconds = optional(number)
+    memory_size                 = optional(number)
+    timeout                     = optional(number)
+    completion_memory_size      = optional(number)
+    completion_timeout          = optional(number)
+    connect_timeout_seconds     = optional(number)
+    statement_timeout_ms        = optional(number)
+    log_level                   = optional(string)
+    log_retention_days          = optional(number)
+  })
+  default  = {}
+  nullable = false
+}

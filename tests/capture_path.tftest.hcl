@@ -45,6 +45,16 @@ variables {
     name   = "orders-cdc-changes"
     prefix = "cdc"
   }
+  redshift = {
+    kind             = "serverless"
+    database         = "dev"
+    workgroup_name   = "analytics"
+    create_copy_role = true
+  }
+  target_spec = {
+    schema = "cdc"
+    table  = "orders"
+  }
 }
 
 run "lambda_aggregation_uses_the_s3_writer_and_no_firehose" {
@@ -110,6 +120,7 @@ run "adopting_a_table_with_its_stream_on" {
       stream_enabled   = true
       stream_view_type = "NEW_AND_OLD_IMAGES"
       hash_key         = "order_id"
+      range_key        = null
       attribute        = [{ name = "order_id", type = "S" }]
     }
   }

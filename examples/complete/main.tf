@@ -1,4 +1,4 @@
-# A complete deployment: an existing (or new) table streamed into a new, locked-down bucket.
+# A complete deployment: an existing (or new) table streamed into a new, locked-down bucket and merged into Redshift.
 # Copy terraform.tfvars.example to terraform.tfvars, edit it, then: terraform init && terraform apply.
 
 provider "aws" {
@@ -21,4 +21,9 @@ module "cdc" {
   writer         = var.writer
   kms_key_arn    = var.kms_key_arn
   alarm_actions  = var.alarm_actions
+
+  load_strategy = var.load_strategy
+  redshift      = var.redshift
+  target_spec   = var.target_spec
+  loader        = var.loader
 }

@@ -1,0 +1,117 @@
+"""The loader CLI: ``python -m ddb_cdc.cli {load,replay,status,quarantine,release}``.
+
+Reads the same ``CDC_*`` environment as the loader Lambda (flags override a few), so
+the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's code.
+Prints one JSON document on stdout; logs go to stdout as JSON lines too, so redirect
+or filter as needed. Exit status: 0 done, 1 a load failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import calendar
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ddb_cdc import obs
+from ddb_cdc.config import ConfigError
+from ddb_cdc.loader.config import LoaderConfig
+from ddb_cdc.loader.runtime import build_service
+from ddb_cdc.loader.service import LoaderService, LoadsFailed
+
+
+def _hour(value: str) -> int:
+    """``YYYY-MM-DDTHH`` (UTC) to epoch milliseconds."""
+    try:
+        return calendar.timegm(time.strptime(value, "%Y-%m-%dT%H")) * 1000
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not YYYY-MM-DDTHH") from None
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m ddb_cdc.cli", description="DynamoDB CDC -> Redshift loader"
+    )
+    root.add_argument("--table", help="override CDC_TABLE_NAME (the DynamoDB source table)")
+    root.add_argument("--bucket", help="override CDC_BUCKET")
+    root.add_argument("--prefix", help="override CDC_PREFIX")
+    root.add_argument(
+        "--mode",
+        choices=("async", "poll"),
+        help="override CDC_DATA_API_MODE (a terminal usually wants poll, to see the outcome)",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("load", help="load every pending file now (what a scheduled run does)")
+    replay = commands.add_parser("replay", help="re-load an hour range regardless of the ledger (harmless)")
+    replay.add_argument("--from", dest="start", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
+    replay.add_argument("--to", dest="end", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
+    commands.add_parser("status", help="ledger high-water mark, pending files, lag")
+    quarantine = commands.add_parser("quarantine", help="move a raw file into quarantine")
+    quarantine.add_argument("key", help="the raw object key")
+    release = commands.add_parser("release", help="move a file back from quarantine and reset its failures")
+    release.add_argument("key", help="the raw object key it had")
+    return root
+
+
+def _environment(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
+    merged = dict(env)
+    for flag, name in (
+        ("table", "CDC_TABLE_NAME"),
+        ("bucket", "CDC_BUCKET"),
+        ("prefix", "CDC_PREFIX"),
+        ("mode", "CDC_DATA_API_MODE"),
+    ):
+        value = getattr(args, flag)
+        if value is not None:
+            merged[name] = value
+    return merged
+
+
+def run(args: argparse.Namespace, service: LoaderService) -> dict[str, Any]:
+    if args.command == "load":
+        return service.run_schedule().as_dict()
+    if args.command == "replay":
+        if args.end < args.start:
+            raise ValueError("--to is before --from")
+        return service.replay(args.start, args.end).as_dict()
+    if args.command == "status":
+        return service.status()
+    if not args.key.startswith(service.files.raw_prefix) or not args.key.endswith(".json.gz"):
+        raise ValueError(f"{args.key!r} is not a raw change file key under {service.files.raw_prefix!r}")
+    if args.command == "quarantine":
+        return {"quarantined": args.key, "to": service.quarantine(args.key)}
+    service.release(args.key)
+    return {"released": args.key}
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    service: LoaderService | None = None,
+) -> int:
+    args = parser().parse_args(argv)
+    if service is None:
+        try:
+            config = LoaderConfig.from_env(_environment(args, os.environ if env is None else env))
+        except ConfigError as exc:
+            print(f"configuration error: {exc}", file=sys.stderr)
+            return 2
+        service = build_service(config, obs.configure(config.log_level))
+    try:
+        result = run(args, service)
+    except LoadsFailed as exc:
+        print(json.dumps({"error": str(exc)}), file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The loader's S3 side: raw change files, manifests, failure counts and quarantine.
+
+Layout under ``<prefix>/`` (contract 2 plus the loader's own areas):
+
+* ``raw/<table>/YYYY/MM/DD/HH/<name>.json.gz``: change files (read, listed, moved).
+* ``manifests/<table>/<load_id>.json``: one COPY manifest per load. The load id is a
+  digest of the file set (``ddb_cdc.warehouse.load_id_for``), so the same files always
+  give the same key. The completion handler reads it back to learn which files a
+  finished or failed statement covered.
+* ``load-failures/<table>/<relative key>.json``: one small JSON object per file that
+  failed to load, ``{"key", "failures", "last_error", "last_load_id", "updated_at"}``.
+  Kept in S3, outside the warehouse transaction that failed, so a rollback cannot
+  erase the count. Listing this prefix is also the retry list: the s3_event trigger
+  adds these files to every load, because their SQS messages are gone. Deleted when
+  the file loads.
+* ``quarantine/<table>/files/<relative key>``: a file moved out of ``raw/`` after
+  ``CDC_MAX_FILE_FAILURES`` failed loads. Moved, not marked, so that listing ``raw/``
+  never sees it again and later loads go ahead; ``release`` moves it back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from ddb_cdc.warehouse import load_id_for, manifest_body, manifest_key, s3_url
+from ddb_cdc.warehouse.sql import raw_prefix
+
+FAILURES: Final = "load-failures"
+QUARANTINE_FILES: Final = "files"
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    key: str
+    last_modified: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    key: str
+    failures: int
+    last_error: str
+    last_load_id: str
+
+
+def _join(prefix: str, *parts: str) -> str:
+    return "/".join((prefix, *parts)) if prefix else "/".join(parts)
+
+
+class CdcFiles:
+    def __init__(
+        self, s3_client: Any, bucket: str, prefix: str, table: str, *, clock: Any = time.time
+    ) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.prefix = prefix
+        self.table = table
+        self.raw_prefix = raw_prefix(prefix, table)
+        self.failures_prefix = _join(prefix, FAILURES, table) + "/"
+        self.quarantine_prefix = _join(prefix, "quarantine", table, QUARANTINE_FILES) + "/"
+        self._clock = clock
+
+    # -- listing ------------------------------------------------------------
+
+    def _list(self, prefix: str) -> Iterator[dict[str, Any]]:
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+            yield from page.get("Contents", [])
+
+    def list_raw(self, prefixes: Iterable[str] | None = None) -> list[RawFile]:
+        """Raw change files under the given hour prefixes (default: all of the table's)."""
+        found: dict[str, RawFile] = {}
+        for prefix in prefixes if prefixes is not None else [self.raw_prefix]:
+            for item in self._list(prefix):
+                key = item["Key"]
+                if key.endswith(".json.gz"):
+                    found[key] = RawFile(key, item.get("LastModified"))
+        return [found[key] for key in sorted(found)]
+
+    def last_modified(self, key: str) -> datetime | None:
+        try:
+            return self._s3.head_object(Bucket=self.bucket, Key=key)["LastModified"]
+        except ClientError:  # gone (quarantined, expired): no lag figure for this load
+            return None
+
+    def _relative(self, key: str) -> str:
+        if not key.startswith(self.raw_prefix):
+            raise ValueError(f"{key!r} is not under {self.raw_prefix!r}")
+        return key[len(self.raw_prefix) :]
+
+    # -- manifests ----------------------------------------------------------
+
+    def write_manifest(self, files: Sequence[str]) -> tuple[str, str]:
+        """Write the manifest of a load; returns ``(load_id, s3 url)``."""
+        load_id = load_id_for(files)
+        key = manifest_key(self.prefix, self.table, load_id)
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=key,
+            Body=manifest_body(self.bucket, files),
+            ContentType="application/json",
+        )
+        return load_id, s3_url(self.bucket, key)
+
+    def read_manifest(self, load_id: str) -> list[str]:
+        """The object keys a load's manifest lists (for the completion handler)."""
+        key = manifest_key(self.prefix, self.table, load_id)
+        document = json.loads(self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+        start = f"s3://{self.bucket}/"
+        return [entry["url"][len(start) :] for entry in document["entries"] if entry["url"].startswith(start)]
+
+    # -- failure counts -----------------------------------------------------
+
+    def _failure_key(self, key: str) -> str:
+        return self.failures_prefix + self._relative(key) + ".json"
+
+    def failure_records(self) -> dict[str, FailureRecord]:
+        """Every file of this table with a failed load and no success since."""
+        records: dict[str, FailureRecord] = {}
+        for item in self._list(self.failures_prefix):
+            body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+            document = json.loads(body)
+            records[document["key"]] = FailureRecord(
+                document["key"],
+                int(document["failures"]),
+                str(document.get("last_error", "")),
+                str(document.get("last_load_id", "")),
+            )
+        return records
+
+    def record_failure(
+        self, files: Sequence[str], *, error: str, load_id: str, known: dict[str, FailureRecord] | None = None
+    ) -> dict[str, int]:
+        """Add one failure to each file; returns the new counts.
+
+        Read-modify-write is safe because the loader runs with reserved concurrency 1
+        and a completion handler only ever counts the files of its own statement.
+        """
+        records = known if known is not None else self.failure_records()
+        counts: dict[str, int] = {}
+        for key in files:
+            count = (records[key].failures if key in records else 0) + 1
+            document = {
+                "key": key,
+                "failures": count,
+                "last_error": error[:2000],
+                "last_load_id": load_id,
+                "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
+            }
+            self._s3.put_object(
+                Bucket=self.bucket,
+                Key=self._failure_key(key),
+                Body=json.dumps(document).encode("utf-8"),
+                ContentType="application/json",
+            )
+            counts[key] = count
+        return counts
+
+    def clear_failures(self, files: Iterable[str]) -> None:
+        keys = [{"Key": self._failure_key(key)} for key in files]
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes at most 1,000 keys
+            self._s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
+            )
+
+    # -- quarantine ---------------------------------------------------------
+
+    def quarantine_key(self, key: str) -> str:
+        return self.quarantine_prefix + self._relative(key)
+
+    def quarantined(self) -> set[str]:
+        """Raw keys of every quarantined file (their original place)."""
+        return {
+            self.raw_prefix + item["Key"][len(self.quarantine_prefix) :]
+            for item in self._list(self.quarantine_prefix)
+        }
+
+    def quarantine(self, key: str) -> str:
+        """Move a raw file into quarantine (copy, then delete); returns the new key."""
+        target = self.quarantine_key(key)
+        self._s3.copy_object(Bucket=self.bucket, Key=target, CopySource={"Bucket": self.bucket, "Key": key})
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+        self.clear_failures([key])
+        return target
+
+    def release(self, key: str) -> None:
+        """Move a quarantined file back to its raw key and forget its failures."""
+        source = self.quarantine_key(key)
+        self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source})
+        self._s3.delete_object(Bucket=self.bucket, Key=source)
+        self.clear_failures([key])

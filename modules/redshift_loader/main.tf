@@ -1,0 +1,823 @@
+# Warehouse loader: the loader Lambda (one COPY + MERGE transaction per invocation,
+# single concurrency), its trigger (S3 notifications through SQS, or EventBridge
+# Scheduler), the Data API completion function, alerts, alarms and least-privilege IAM.
+
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+# A workgroup ARN holds its ID, not its name, so it is looked up.
+data "aws_redshiftserverless_workgroup" "target" {
+  count = local.serverless && local.data_api ? 1 : 0
+
+  workgroup_name = var.target.workgroup_name
+}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  s3_event       = var.load_strategy == "s3_event"
+  schedule       = var.load_strategy == "schedule"
+  data_api       = var.executor == "data_api"
+  psycopg2       = var.executor == "psycopg2"
+  async_data_api = local.data_api && var.data_api_mode == "async"
+  provisioned    = var.target.kind == "provisioned"
+  serverless     = var.target.kind == "serverless"
+
+  # Contract 2 layout, normalised as in s3_sink: an empty prefix means no leading slash.
+  prefix_root          = var.prefix == "" ? "" : "${var.prefix}/"
+  raw_prefix           = "${local.prefix_root}raw/${var.table_name}/"
+  manifests_prefix     = "${local.prefix_root}manifests/${var.table_name}/"
+  load_failures_prefix = "${local.prefix_root}load-failures/${var.table_name}/"
+  quarantine_prefix    = "${local.prefix_root}quarantine/${var.table_name}/"
+  loader_prefixes      = [local.raw_prefix, local.manifests_prefix, local.load_failures_prefix, local.quarantine_prefix]
+
+  loader_name     = "${var.name}-loader"
+  completion_name = "${var.name}-load-completion"
+
+  # Async Data API calls return at once; poll mode and psycopg2 wait for the load.
+  loader_timeout       = coalesce(var.loader_timeout, local.async_data_api ? 120 : 900)
+  statement_timeout_ms = coalesce(var.statement_timeout_ms, max(local.loader_timeout - 60, 10) * 1000)
+  # AWS guidance for SQS event sources: at least 6x the function timeout, plus the batching window.
+  queue_visibility_timeout = 6 * local.loader_timeout + var.s3_event.maximum_batching_window_in_seconds
+
+  cluster_arn   = local.provisioned ? "arn:${local.partition}:redshift:${local.region}:${local.account_id}:cluster:${var.target.cluster_identifier}" : null
+  workgroup_arn = try(data.aws_redshiftserverless_workgroup.target[0].arn, null)
+
+  sns_topic_arn = var.sns_topic_arn != null ? var.sns_topic_arn : aws_sns_topic.alerts[0].arn
+  copy_role_arn = var.create_copy_role ? aws_iam_role.copy[0].arn : var.copy_role_arn
+  alarm_actions = distinct(concat(var.alarm_actions, [local.sns_topic_arn]))
+
+  # Contract with ddb_cdc.handlers.loader and ddb_cdc.handlers.load_completion; null entries are dropped.
+  environment = { for k, v in {
+    CDC_BUCKET                  = var.bucket_name
+    CDC_PREFIX                  = var.prefix
+    CDC_TABLE_NAME              = var.table_name
+    CDC_TARGET_SPEC             = jsonencode(var.target_spec)
+    CDC_COPY_ROLE_ARN           = local.copy_role_arn
+    CDC_EXECUTOR                = var.executor
+    CDC_REDSHIFT_DATABASE       = var.target.database
+    CDC_REDSHIFT_WORKGROUP      = local.serverless ? var.target.workgroup_name : null
+    CDC_REDSHIFT_CLUSTER_ID     = local.provisioned ? var.target.cluster_identifier : null
+    CDC_REDSHIFT_DB_USER        = local.provisioned ? var.target.db_user : null
+    CDC_REDSHIFT_SECRET_ARN     = local.provisioned ? var.target.secret_arn : null
+    CDC_DATA_API_MODE           = local.data_api ? var.data_api_mode : null
+    CDC_POLL_BUDGET_SECONDS     = local.data_api && var.data_api_mode == "poll" ? tostring(local.loader_timeout - 60) : null
+    CDC_DB_SECRET_ARN           = local.psycopg2 ? var.db_secret_arn : null
+    CDC_DB_SSM_PARAMETER        = local.psycopg2 ? var.db_ssm_parameter_arn : null
+    CDC_CONNECT_TIMEOUT_SECONDS = local.psycopg2 ? tostring(var.connect_timeout_seconds) : null
+    CDC_STATEMENT_TIMEOUT_MS    = local.psycopg2 ? tostring(local.statement_timeout_ms) : null
+    CDC_ALERT_TOPIC_ARN         = local.sns_topic_arn
+    CDC_MAX_FILE_FAILURES       = tostring(var.max_file_failures)
+    CDC_SCHEDULE_LOOKBACK_HOURS = tostring(var.schedule_lookback_hours)
+    CDC_METRIC_NAMESPACE        = var.metric_namespace
+    LOG_LEVEL                   = var.log_level
+  } : k => v if v != null }
+
+  queue_sse = {
+    sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
+    kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Alerts
+# ---------------------------------------------------------------------------
+
+resource "aws_sns_topic" "alerts" {
+  count = var.sns_topic_arn == null ? 1 : 0
+
+  name              = "${var.name}-load-alerts"
+  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  tags              = var.tags
+}
+
+# Failed asynchronous invocations: Scheduler's dead letters, the loader's
+# on-failure destination and the completion function's DLQ. Its depth alarms.
+resource "aws_sqs_queue" "invoke_dlq" {
+  name                              = "${local.loader_name}-invoke-dlq"
+  message_retention_seconds         = 1209600 # 14 days, the SQS maximum: time to inspect and replay
+  sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
+  tags                              = var.tags
+}
+
+# ---------------------------------------------------------------------------
+# Shared execution role
+# ---------------------------------------------------------------------------
+
+# The Data API only lets the IAM role that ran a statement describe it and read
+# its result, so the completion function runs under the loader's role.
+
+data "aws_iam_policy_document" "lambda_assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "loader" {
+  name               = local.loader_name
+  description        = "Loader of s3://${var.bucket_name}/${local.raw_prefix} into Redshift ${var.target_spec.schema}.${var.target_spec.table}"
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "loader" {
+  statement {
+    sid       = "ListLoaderPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [for p in local.loader_prefixes : "${p}*"]
+    }
+  }
+
+  statement {
+    sid       = "ReadLoaderObjects"
+    actions   = ["s3:GetObject"]
+    resources = [for p in local.loader_prefixes : "${var.bucket_arn}/${p}*"]
+  }
+
+  statement {
+    sid       = "WriteLoaderObjects"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.bucket_arn}/${local.manifests_prefix}*", "${var.bucket_arn}/${local.load_failures_prefix}*", "${var.bucket_arn}/${local.quarantine_prefix}*"]
+  }
+
+  # Quarantine copies a file then deletes it from raw/; a successful load resets its failure count.
+  statement {
+    sid       = "DeleteQuarantinedAndResetObjects"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${var.bucket_arn}/${local.raw_prefix}*", "${var.bucket_arn}/${local.load_failures_prefix}*"]
+  }
+
+  dynamic "statement" {
+    for_each = local.s3_event ? ["sqs"] : []
+    content {
+      sid       = "ConsumeLoadQueue"
+      actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+      resources = [aws_sqs_queue.load[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.data_api ? ["run"] : []
+    content {
+      sid       = "RunStatementsOnTarget"
+      actions   = ["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"]
+      resources = [local.provisioned ? local.cluster_arn : local.workgroup_arn]
+    }
+  }
+
+  # These actions take no resource ARN; the owner condition keeps them to this role's statements.
+  dynamic "statement" {
+    for_each = local.data_api ? ["read"] : []
+    content {
+      sid       = "ReadOwnStatements"
+      actions   = ["redshift-data:DescribeStatement", "redshift-data:GetStatementResult", "redshift-data:CancelStatement"]
+      resources = ["*"]
+
+      condition {
+        test     = "StringLike"
+        variable = "redshift-data:statement-owner-iam-userid"
+        values   = ["${aws_iam_role.loader.unique_id}:*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.data_api && local.provisioned && var.target.db_user != null ? ["creds"] : []
+    content {
+      sid     = "GetClusterCredentials"
+      actions = ["redshift:GetClusterCredentials"]
+      resources = [
+        "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbuser:${var.target.cluster_identifier}/${var.target.db_user}",
+        "arn:${local.partition}:redshift:${local.region}:${local.account_id}:dbname:${var.target.cluster_identifier}/${var.target.database}",
+      ]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.data_api && local.serverless ? ["creds"] : []
+    content {
+      sid       = "GetServerlessCredentials"
+      actions   = ["redshift-serverless:GetCredentials"]
+      resources = [local.workgroup_arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = compact([
+      local.data_api && local.provisioned ? var.target.secret_arn : null,
+      local.psycopg2 ? var.db_secret_arn : null,
+    ])
+    content {
+      sid       = "ReadDatabaseSecret"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.psycopg2 && var.db_ssm_parameter_arn != null ? [var.db_ssm_parameter_arn] : []
+    content {
+      sid       = "ReadDatabaseParameter"
+      actions   = ["ssm:GetParameter"]
+      resources = [statement.value]
+    }
+  }
+
+  statement {
+    sid       = "PublishAlerts"
+    actions   = ["sns:Publish"]
+    resources = [local.sns_topic_arn]
+  }
+
+  # PutMetricData takes no resource ARN; the namespace condition scopes it.
+  statement {
+    sid       = "PutLoaderMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [var.metric_namespace]
+    }
+  }
+
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = concat(["${aws_cloudwatch_log_group.loader.arn}:*"], [for g in aws_cloudwatch_log_group.completion : "${g.arn}:*"])
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseEncryptionKey"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "loader" {
+  name   = "load-cdc-into-redshift"
+  role   = aws_iam_role.loader.id
+  policy = data.aws_iam_policy_document.loader.json
+}
+
+# ENI management for a VPC function; the managed policy is AWS's own minimal set.
+resource "aws_iam_role_policy_attachment" "loader_vpc" {
+  count = local.psycopg2 ? 1 : 0
+
+  role       = aws_iam_role.loader.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+}
+
+# ---------------------------------------------------------------------------
+# Loader function
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "loader" {
+  #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of loader logs is rarely worth its cost.
+  name              = "/aws/lambda/${local.loader_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "loader" {
+  #checkov:skip=CKV_AWS_272:The zip is built from this repository by the root module in the same apply; code signing needs a signer profile and S3 upload path outside this module.
+  #checkov:skip=CKV_AWS_116:Asynchronous failures go to the on-failure destination of aws_lambda_function_event_invoke_config.loader (the invoke DLQ); SQS failures go to the load queue's DLQ.
+  function_name = local.loader_name
+  description   = "Loads ${var.table_name} changes from s3://${var.bucket_name}/${local.raw_prefix} into Redshift ${var.target_spec.schema}.${var.target_spec.table}"
+  role          = aws_iam_role.loader.arn
+
+  runtime          = "python3.12"
+  architectures    = ["x86_64"]
+  handler          = "ddb_cdc.handlers.loader.handler"
+  filename         = var.lambda_zip_path
+  source_code_hash = var.lambda_zip_base64sha256
+  layers           = local.psycopg2 ? [var.psycopg2_layer_arn] : []
+
+  memory_size = var.loader_memory_size
+  timeout     = local.loader_timeout
+  # One load at a time for this table: loads never interleave.
+  reserved_concurrent_executions = 1
+  kms_key_arn                    = var.kms_key_arn
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  dynamic "vpc_config" {
+    for_each = local.psycopg2 ? [var.vpc] : []
+    content {
+      subnet_ids         = vpc_config.value.subnet_ids
+      security_group_ids = vpc_config.value.security_group_ids
+    }
+  }
+
+  environment {
+    variables = local.environment
+  }
+
+  tags = var.tags
+
+  # The log group must exist first so Lambda does not create one without retention;
+  # the policy must be attached before the SQS mapping validates the role.
+  depends_on = [aws_cloudwatch_log_group.loader, aws_iam_role_policy.loader, aws_iam_role_policy_attachment.loader_vpc]
+}
+
+resource "aws_lambda_function_event_invoke_config" "loader" {
+  function_name                = aws_lambda_function.loader.function_name
+  maximum_retry_attempts       = var.async_invocation.maximum_retry_attempts
+  maximum_event_age_in_seconds = var.async_invocation.maximum_event_age_in_seconds
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.invoke_dlq.arn
+    }
+  }
+}
+
+# Lambda delivers on-failure records and dead letters with the function's role.
+data "aws_iam_policy_document" "loader_destination" {
+  statement {
+    sid       = "SendFailedInvocations"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.invoke_dlq.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "loader_destination" {
+  name   = "send-failed-invocations"
+  role   = aws_iam_role.loader.id
+  policy = data.aws_iam_policy_document.loader_destination.json
+}
+
+# ---------------------------------------------------------------------------
+# load_strategy = "s3_event": S3 -> SQS -> loader
+# ---------------------------------------------------------------------------
+
+resource "aws_sqs_queue" "load_dlq" {
+  count = local.s3_event ? 1 : 0
+
+  name                              = "${local.loader_name}-queue-dlq"
+  message_retention_seconds         = 1209600
+  sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
+  tags                              = var.tags
+}
+
+resource "aws_sqs_queue" "load" {
+  count = local.s3_event ? 1 : 0
+
+  name                              = "${local.loader_name}-queue"
+  visibility_timeout_seconds        = local.queue_visibility_timeout
+  message_retention_seconds         = 1209600
+  sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
+  kms_master_key_id                 = var.kms_key_arn
+  kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
+
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.load_dlq[0].arn
+    maxReceiveCount     = var.s3_event.max_receive_count
+  })
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "load_queue" {
+  count = local.s3_event ? 1 : 0
+
+  statement {
+    sid       = "AllowBucketNotifications"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.load[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [var.bucket_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_sqs_queue_policy" "load" {
+  count = local.s3_event ? 1 : 0
+
+  queue_url = aws_sqs_queue.load[0].url
+  policy    = data.aws_iam_policy_document.load_queue[0].json
+}
+
+# A bucket has ONE notification configuration: this resource owns it.
+resource "aws_s3_bucket_notification" "raw" {
+  count = local.s3_event ? 1 : 0
+
+  bucket = var.bucket_name
+
+  queue {
+    id            = "${local.loader_name}-raw"
+    queue_arn     = aws_sqs_queue.load[0].arn
+    events        = ["s3:ObjectCreated:*"]
+    filter_prefix = local.raw_prefix
+    filter_suffix = ".json.gz"
+  }
+
+  # S3 sends a test event on creation and rejects the configuration if it cannot deliver.
+  depends_on = [aws_sqs_queue_policy.load]
+}
+
+# One invocation holds every message of a batching window and runs one COPY for
+# all of them: the load commits or fails as a whole, so ReportBatchItemFailures
+# would add nothing.
+resource "aws_lambda_event_source_mapping" "load" {
+  count = local.s3_event ? 1 : 0
+
+  event_source_arn                   = aws_sqs_queue.load[0].arn
+  function_name                      = aws_lambda_function.loader.arn
+  batch_size                         = var.s3_event.batch_size
+  maximum_batching_window_in_seconds = var.s3_event.maximum_batching_window_in_seconds
+
+  # 2 is the smallest maximum SQS allows; reserved concurrency 1 throttles the rest.
+  scaling_config {
+    maximum_concurrency = 2
+  }
+}
+
+# ---------------------------------------------------------------------------
+# load_strategy = "schedule": EventBridge Scheduler -> loader
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_assume_role" {
+  count = local.schedule ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count = local.schedule ? 1 : 0
+
+  name               = "${local.loader_name}-scheduler"
+  description        = "EventBridge Scheduler invoking ${local.loader_name}"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role[0].json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  count = local.schedule ? 1 : 0
+
+  statement {
+    sid       = "InvokeLoader"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.loader.arn]
+  }
+
+  statement {
+    sid       = "SendDeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.invoke_dlq.arn]
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "UseEncryptionKey"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count = local.schedule ? 1 : 0
+
+  name   = "invoke-loader"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
+}
+
+resource "aws_scheduler_schedule" "load" {
+  count = local.schedule ? 1 : 0
+
+  name                = local.loader_name
+  description         = "Loads pending ${var.table_name} changes every ${var.schedule.rate_minutes} minutes"
+  schedule_expression = "rate(${var.schedule.rate_minutes} ${var.schedule.rate_minutes == 1 ? "minute" : "minutes"})"
+  kms_key_arn         = var.kms_key_arn
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.loader.arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    input    = jsonencode({ trigger = "schedule" })
+
+    retry_policy {
+      maximum_retry_attempts       = var.schedule.maximum_retry_attempts
+      maximum_event_age_in_seconds = var.schedule.maximum_event_age_in_seconds
+    }
+
+    dead_letter_config {
+      arn = aws_sqs_queue.invoke_dlq.arn
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.scheduler]
+}
+
+# ---------------------------------------------------------------------------
+# Completion function (executor = "data_api", data_api_mode = "async")
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_log_group" "completion" {
+  count = local.async_data_api ? 1 : 0
+
+  #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of completion logs is rarely worth its cost.
+  name              = "/aws/lambda/${local.completion_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "completion" {
+  count = local.async_data_api ? 1 : 0
+
+  #checkov:skip=CKV_AWS_117:It only calls AWS APIs (Redshift Data API, S3, SNS) and reaches nothing inside a VPC.
+  #checkov:skip=CKV_AWS_272:The zip is built from this repository by the root module in the same apply; code signing needs a signer profile and S3 upload path outside this module.
+  #checkov:skip=CKV_AWS_115:Status events arrive one per load, and the loader itself is limited to one at a time; a reservation would only take from the account pool.
+  function_name = local.completion_name
+  description   = "Handles Redshift Data API status events of ${local.loader_name}: alerts on FAILED with the load-error lines"
+  role          = aws_iam_role.loader.arn
+
+  runtime          = "python3.12"
+  architectures    = ["x86_64"]
+  handler          = "ddb_cdc.handlers.load_completion.handler"
+  filename         = var.lambda_zip_path
+  source_code_hash = var.lambda_zip_base64sha256
+
+  memory_size = var.completion_memory_size
+  timeout     = var.completion_timeout
+  kms_key_arn = var.kms_key_arn
+
+  # Status events the handler could not process (after Lambda's async retries) wait here, and its alarm fires.
+  dead_letter_config {
+    target_arn = aws_sqs_queue.invoke_dlq.arn
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  environment {
+    variables = local.environment
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_cloudwatch_log_group.completion, aws_iam_role_policy.loader, aws_iam_role_policy.loader_destination]
+}
+
+# Data API events carry no field naming the caller's function, so every status
+# event of the account reaches the handler, which ignores statements it did not submit.
+resource "aws_cloudwatch_event_rule" "statement_status" {
+  count = local.async_data_api ? 1 : 0
+
+  name        = "${local.completion_name}-status"
+  description = "Redshift Data API statement status changes, for ${local.completion_name}"
+  event_pattern = jsonencode({
+    source        = ["aws.redshift-data"]
+    "detail-type" = ["Redshift Data Statement Status Change"]
+  })
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "statement_status" {
+  count = local.async_data_api ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.statement_status[0].name
+  arn  = aws_lambda_function.completion[0].arn
+}
+
+resource "aws_lambda_permission" "statement_status" {
+  count = local.async_data_api ? 1 : 0
+
+  statement_id  = "AllowRedshiftDataStatusEvents"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.completion[0].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.statement_status[0].arn
+}
+
+# ---------------------------------------------------------------------------
+# COPY role (create_copy_role = true)
+# ---------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "copy_assume_role" {
+  count = var.create_copy_role ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["redshift.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "copy" {
+  count = var.create_copy_role ? 1 : 0
+
+  name               = "${var.name}-redshift-copy"
+  description        = "Redshift COPY of ${var.table_name} changes from s3://${var.bucket_name}/${local.raw_prefix}; associate it with the cluster or workgroup"
+  assume_role_policy = data.aws_iam_policy_document.copy_assume_role[0].json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "copy" {
+  count = var.create_copy_role ? 1 : 0
+
+  statement {
+    sid       = "ReadRawAndManifests"
+    actions   = ["s3:GetObject"]
+    resources = ["${var.bucket_arn}/${local.raw_prefix}*", "${var.bucket_arn}/${local.manifests_prefix}*"]
+  }
+
+  statement {
+    sid       = "ListRawAndManifests"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.raw_prefix}*", "${local.manifests_prefix}*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    content {
+      sid       = "DecryptObjects"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "copy" {
+  count = var.create_copy_role ? 1 : 0
+
+  name   = "read-cdc-objects"
+  role   = aws_iam_role.copy[0].id
+  policy = data.aws_iam_policy_document.copy[0].json
+}
+
+# ---------------------------------------------------------------------------
+# Alarms (to alarm_actions and the alert topic)
+# ---------------------------------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "load_failures" {
+  alarm_name        = "${local.loader_name}-load-failures"
+  alarm_description = "Loads of ${var.table_name} into ${var.target_spec.schema}.${var.target_spec.table} failed; files stay unledgered and are retried, then quarantined after ${var.max_file_failures} failures."
+
+  namespace   = var.metric_namespace
+  metric_name = "LoadFailures"
+  dimensions = {
+    Table = var.table_name
+  }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "lag" {
+  alarm_name        = "${local.loader_name}-lag"
+  alarm_description = "The oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s."
+
+  namespace   = var.metric_namespace
+  metric_name = "ReplicationLagSeconds"
+  dimensions = {
+    Table = var.table_name
+  }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = var.lag_alarm_threshold_seconds
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "loader_errors" {
+  alarm_name        = "${local.loader_name}-errors"
+  alarm_description = "Loader ${local.loader_name} invocations failed."
+
+  namespace   = "AWS/Lambda"
+  metric_name = "Errors"
+  dimensions = {
+    FunctionName = aws_lambda_function.loader.function_name
+  }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "invoke_dlq_depth" {
+  alarm_name        = "${local.loader_name}-invoke-dlq-not-empty"
+  alarm_description = "Asynchronous loader invocations (schedule or manual) gave up and wait in ${aws_sqs_queue.invoke_dlq.name}."
+
+  namespace   = "AWS/SQS"
+  metric_name = "ApproximateNumberOfMessagesVisible"
+  dimensions = {
+    QueueName = aws_sqs_queue.invoke_dlq.name
+  }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  tags          = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "load_dlq_depth" {
+  count = local.s3_event ? 1 : 0
+
+  alarm_name        = "${local.loader_name}-queue-dlq-not-empty"
+  alarm_description = "S3 notifications for ${var.table_name} exceeded ${var.s3_event.max_receive_count} receives and wait in ${aws_sqs_queue.load_dlq[0].name}; their files are still picked up by a later load or the CLI."
+
+  namespace   = "AWS/SQS"
+  metric_name = "ApproximateNumberOfMessagesVisible"
+  dimensions = {
+    QueueName = aws_sqs_queue.load_dlq[0].name
+  }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanThreshold"
+  threshold           = 0
+  treat_missing_data  = "notBreaching"
+
+  alarm_actions = local.alarm_actions
+  tags          = var.tags
+}

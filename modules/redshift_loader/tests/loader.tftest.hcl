@@ -1,0 +1,757 @@
+# Plan-only tests of what the module builds for each load strategy, target kind,
+# executor and toggle. The mock provider produces computed values at plan time
+# so that the IAM policy documents are read and their statements asserted.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "eu-west-1"
+    }
+  }
+
+  mock_data "aws_redshiftserverless_workgroup" {
+    defaults = {
+      arn = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0f5d6c1e-1111-2222-3333-444455556666"
+    }
+  }
+
+  # The real provider still validates policy arguments as JSON, so the mocked
+  # documents render a minimal valid policy; their statements stay asserted.
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/orders-cdc-mock"
+    }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn = "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-mock"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-mock"
+      url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-mock"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = {
+      arn = "arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_event_rule" {
+    defaults = {
+      arn = "arn:aws:events:eu-west-1:123456789012:rule/orders-cdc-load-completion-status"
+    }
+  }
+
+  mock_resource "aws_scheduler_schedule" {
+    defaults = {
+      arn = "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
+    }
+  }
+}
+
+override_resource {
+  target          = aws_iam_role.loader
+  override_during = plan
+  values = {
+    arn       = "arn:aws:iam::123456789012:role/orders-cdc-loader"
+    unique_id = "AROAEXAMPLELOADER"
+  }
+}
+
+override_resource {
+  target          = aws_lambda_function.loader
+  override_during = plan
+  values = {
+    arn           = "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"
+    function_name = "orders-cdc-loader"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.load
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-loader-queue"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.load_dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-loader-queue-dlq"
+  }
+}
+
+override_resource {
+  target          = aws_sqs_queue.invoke_dlq
+  override_during = plan
+  values = {
+    arn = "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"
+    url = "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-loader-invoke-dlq"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.loader
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-loader"
+  }
+}
+
+override_resource {
+  target          = aws_cloudwatch_log_group.completion
+  override_during = plan
+  values = {
+    arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-load-completion"
+  }
+}
+
+variables {
+  name                    = "orders-cdc"
+  bucket_name             = "acme-orders-cdc"
+  bucket_arn              = "arn:aws:s3:::acme-orders-cdc"
+  table_name              = "orders"
+  lambda_zip_path         = "build/ddb_cdc.zip"
+  lambda_zip_base64sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
+  copy_role_arn           = "arn:aws:iam::123456789012:role/redshift-copy"
+
+  target = {
+    kind               = "provisioned"
+    database           = "dev"
+    cluster_identifier = "analytics"
+    db_user            = "cdc_loader"
+  }
+
+  target_spec = {
+    schema = "cdc"
+    table  = "orders"
+    keys   = [{ name = "order_id", type = "S" }]
+  }
+}
+
+run "s3_event_creates_queue_mapping_and_notification_only" {
+  command = plan
+
+  assert {
+    condition = (
+      length(aws_sqs_queue.load) == 1 &&
+      length(aws_sqs_queue.load_dlq) == 1 &&
+      length(aws_sqs_queue_policy.load) == 1 &&
+      length(aws_lambda_event_source_mapping.load) == 1 &&
+      length(aws_s3_bucket_notification.raw) == 1 &&
+      length(aws_cloudwatch_metric_alarm.load_dlq_depth) == 1
+    )
+    error_message = "load_strategy = \"s3_event\" must create the queue, its DLQ and policy, the mapping, the notification and the DLQ alarm."
+  }
+
+  assert {
+    condition = (
+      length(aws_scheduler_schedule.load) == 0 &&
+      length(aws_iam_role.scheduler) == 0 &&
+      length(aws_iam_role_policy.scheduler) == 0 &&
+      output.schedule_arn == null
+    )
+    error_message = "load_strategy = \"s3_event\" must create no schedule."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_event_source_mapping.load[0].batch_size == 10000 &&
+      aws_lambda_event_source_mapping.load[0].maximum_batching_window_in_seconds == 300 &&
+      aws_lambda_event_source_mapping.load[0].scaling_config[0].maximum_concurrency == 2 &&
+      aws_lambda_event_source_mapping.load[0].event_source_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue" &&
+      try(length(aws_lambda_event_source_mapping.load[0].function_response_types), 0) == 0
+    )
+    error_message = "The mapping must read the queue with batch 10000, a 300 s window and the smallest concurrency cap."
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.load[0].visibility_timeout_seconds == 6 * 120 + 300 &&
+      jsondecode(aws_sqs_queue.load[0].redrive_policy).maxReceiveCount == 10 &&
+      jsondecode(aws_sqs_queue.load[0].redrive_policy).deadLetterTargetArn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue-dlq" &&
+      aws_sqs_queue.load[0].sqs_managed_sse_enabled == true &&
+      aws_sqs_queue.load_dlq[0].sqs_managed_sse_enabled == true &&
+      aws_sqs_queue.invoke_dlq.sqs_managed_sse_enabled == true
+    )
+    error_message = "The queue needs visibility >= 6x the loader timeout plus the window, a redrive to its DLQ, and SSE on every queue."
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_notification.raw[0].bucket == "acme-orders-cdc" &&
+      aws_s3_bucket_notification.raw[0].queue[0].filter_prefix == "cdc/raw/orders/" &&
+      aws_s3_bucket_notification.raw[0].queue[0].filter_suffix == ".json.gz" &&
+      aws_s3_bucket_notification.raw[0].queue[0].events == toset(["s3:ObjectCreated:*"]) &&
+      aws_s3_bucket_notification.raw[0].queue[0].queue_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue"
+    )
+    error_message = "The notification must send only new .json.gz objects under <prefix>/raw/<table>/ to the queue."
+  }
+
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.load_queue[0].statement[0].principals).identifiers == toset(["s3.amazonaws.com"]) &&
+      data.aws_iam_policy_document.load_queue[0].statement[0].actions == toset(["sqs:SendMessage"]) &&
+      contains([for c in data.aws_iam_policy_document.load_queue[0].statement[0].condition : "${c.test}|${c.variable}|${join(",", c.values)}"], "ArnEquals|aws:SourceArn|arn:aws:s3:::acme-orders-cdc") &&
+      contains([for c in data.aws_iam_policy_document.load_queue[0].statement[0].condition : "${c.test}|${c.variable}|${join(",", c.values)}"], "StringEquals|aws:SourceAccount|123456789012")
+    )
+    error_message = "The queue policy must admit only this bucket's notifications from this account."
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ConsumeLoadQueue"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue"])
+    error_message = "The loader may consume only its own queue."
+  }
+
+  assert {
+    condition = (
+      output.queue_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-loader-queue" &&
+      output.queue_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue" &&
+      output.queue_dlq_url == "https://sqs.eu-west-1.amazonaws.com/123456789012/orders-cdc-loader-queue-dlq" &&
+      output.manifests_prefix == "cdc/manifests/orders/" &&
+      output.loader_function_name == "orders-cdc-loader" &&
+      output.loader_function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"
+    )
+    error_message = "Queue, manifest and loader outputs must be set for s3_event."
+  }
+}
+
+run "loader_function_and_async_invocations" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.handler == "ddb_cdc.handlers.loader.handler" &&
+      aws_lambda_function.loader.runtime == "python3.12" &&
+      aws_lambda_function.loader.reserved_concurrent_executions == 1 &&
+      aws_lambda_function.loader.timeout == 120 &&
+      aws_lambda_function.loader.memory_size == 512 &&
+      length(aws_lambda_function.loader.vpc_config) == 0 &&
+      length(aws_lambda_function.loader.layers) == 0
+    )
+    error_message = "The async Data API loader runs single-concurrency, 120 s, outside a VPC, without layers."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function_event_invoke_config.loader.maximum_retry_attempts == 2 &&
+      aws_lambda_function_event_invoke_config.loader.maximum_event_age_in_seconds == 3600 &&
+      aws_lambda_function_event_invoke_config.loader.destination_config[0].on_failure[0].destination == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      data.aws_iam_policy_document.loader_destination.statement[0].resources == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
+    )
+    error_message = "Failed asynchronous invocations must retry, then go to the invoke DLQ, which the role may write."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.load_failures.namespace == "DdbCdc" &&
+      aws_cloudwatch_metric_alarm.load_failures.metric_name == "LoadFailures" &&
+      aws_cloudwatch_metric_alarm.load_failures.dimensions["Table"] == "orders" &&
+      aws_cloudwatch_metric_alarm.lag.metric_name == "ReplicationLagSeconds" &&
+      aws_cloudwatch_metric_alarm.lag.threshold == 1800 &&
+      aws_cloudwatch_metric_alarm.loader_errors.dimensions["FunctionName"] == "orders-cdc-loader" &&
+      aws_cloudwatch_metric_alarm.invoke_dlq_depth.metric_name == "ApproximateNumberOfMessagesVisible"
+    )
+    error_message = "Alarms must watch LoadFailures, ReplicationLagSeconds, loader Errors and the invoke DLQ."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "WriteLoaderObjects"]) == toset([
+        "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/load-failures/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/quarantine/orders/*",
+      ]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadLoaderObjects"]) == toset([
+        "arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/load-failures/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/quarantine/orders/*",
+      ]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "DeleteQuarantinedAndResetObjects"]) == toset([
+        "arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/load-failures/orders/*",
+      ]) &&
+      [for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "s3:prefix"][0] if s.sid == "ListLoaderPrefixes"][0] == tolist([
+        "cdc/raw/orders/*", "cdc/manifests/orders/*", "cdc/load-failures/orders/*", "cdc/quarantine/orders/*",
+      ])
+    )
+    error_message = "S3 access must be limited to this table's raw, manifests, load-failures and quarantine prefixes."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "PublishAlerts"]) == toset(["arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"])
+    )
+    error_message = "Alerts go to the alert topic only."
+  }
+
+  assert {
+    condition = (
+      [for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "cloudwatch:namespace"][0] if s.sid == "PutLoaderMetrics"][0] == tolist(["DdbCdc"])
+    )
+    error_message = "Metrics are limited to the namespace."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "WriteOwnLogs"]) == toset([
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-loader:*",
+        "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-load-completion:*",
+      ]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "UseEncryptionKey") &&
+      length(aws_iam_role_policy_attachment.loader_vpc) == 0
+    )
+    error_message = "Alerts, metrics and logs must be scoped; no KMS or VPC grants without a key or psycopg2."
+  }
+}
+
+run "provisioned_with_db_user_uses_temporary_credentials" {
+  command = plan
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_CLUSTER_ID"] == "analytics" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_DB_USER"] == "cdc_loader" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_DATABASE"] == "dev" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_REDSHIFT_SECRET_ARN") &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_REDSHIFT_WORKGROUP") &&
+      aws_lambda_function.loader.environment[0].variables["CDC_EXECUTOR"] == "data_api" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_DATA_API_MODE"] == "async" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_POLL_BUDGET_SECONDS")
+    )
+    error_message = "A provisioned target with db_user must pass the cluster, user and database only."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_BUCKET"] == "acme-orders-cdc" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_PREFIX"] == "cdc" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_TABLE_NAME"] == "orders" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_COPY_ROLE_ARN"] == "arn:aws:iam::123456789012:role/redshift-copy" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_ALERT_TOPIC_ARN"] == "arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_MAX_FILE_FAILURES"] == "3" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_SCHEDULE_LOOKBACK_HOURS"] == "24" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_METRIC_NAMESPACE"] == "DdbCdc" &&
+      aws_lambda_function.loader.environment[0].variables["LOG_LEVEL"] == "INFO" &&
+      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]) == {
+        schema           = "cdc"
+        table            = "orders"
+        mode             = "document"
+        keys             = [{ name = "order_id", type = "S" }]
+        columns          = []
+        history          = false
+        key_column_types = {}
+      }
+    )
+    error_message = "The loader environment must follow the contract."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "RunStatementsOnTarget"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:cluster:analytics"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.actions if s.sid == "RunStatementsOnTarget"]) == toset(["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "GetClusterCredentials"]) == toset([
+        "arn:aws:redshift:eu-west-1:123456789012:dbuser:analytics/cdc_loader",
+        "arn:aws:redshift:eu-west-1:123456789012:dbname:analytics/dev",
+      ]) &&
+      [for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "redshift-data:statement-owner-iam-userid"][0] if s.sid == "ReadOwnStatements"][0] == tolist(["AROAEXAMPLELOADER:*"]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "GetServerlessCredentials") &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "ReadDatabaseSecret")
+    )
+    error_message = "IAM must allow statements on the cluster, credentials for this user and database, and reading only this role's statements."
+  }
+
+  assert {
+    condition = (
+      length(aws_lambda_function.completion) == 1 &&
+      aws_lambda_function.completion[0].handler == "ddb_cdc.handlers.load_completion.handler" &&
+      aws_lambda_function.completion[0].role == "arn:aws:iam::123456789012:role/orders-cdc-loader" &&
+      aws_lambda_function.completion[0].environment[0].variables == aws_lambda_function.loader.environment[0].variables &&
+      aws_lambda_function.completion[0].dead_letter_config[0].target_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      jsondecode(aws_cloudwatch_event_rule.statement_status[0].event_pattern) == { source = ["aws.redshift-data"], "detail-type" = ["Redshift Data Statement Status Change"] } &&
+      aws_lambda_permission.statement_status[0].principal == "events.amazonaws.com" &&
+      aws_lambda_permission.statement_status[0].source_arn == "arn:aws:events:eu-west-1:123456789012:rule/orders-cdc-load-completion-status" &&
+      output.completion_function_name == "orders-cdc-load-completion"
+    )
+    error_message = "Async Data API mode must route statement status events to the completion function under the loader's role."
+  }
+}
+
+run "provisioned_with_secret_reads_only_that_secret" {
+  command = plan
+
+  variables {
+    target = {
+      kind               = "provisioned"
+      database           = "dev"
+      cluster_identifier = "analytics"
+      secret_arn         = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift/cdc-AbCdEf"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_CLUSTER_ID"] == "analytics" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift/cdc-AbCdEf" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_REDSHIFT_DB_USER")
+    )
+    error_message = "A provisioned target with a secret must pass the cluster and secret, no db user."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadDatabaseSecret"]) == toset(["arn:aws:secretsmanager:eu-west-1:123456789012:secret:redshift/cdc-AbCdEf"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "RunStatementsOnTarget"]) == toset(["arn:aws:redshift:eu-west-1:123456789012:cluster:analytics"]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "GetClusterCredentials")
+    )
+    error_message = "With a secret the loader reads that secret and gets no temporary-credential grant."
+  }
+}
+
+run "serverless_scopes_to_the_workgroup" {
+  command = plan
+
+  variables {
+    target = {
+      kind           = "serverless"
+      database       = "dev"
+      workgroup_name = "analytics"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_REDSHIFT_WORKGROUP"] == "analytics" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_REDSHIFT_CLUSTER_ID") &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_REDSHIFT_DB_USER")
+    )
+    error_message = "A serverless target must pass the workgroup, no cluster."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "RunStatementsOnTarget"]) == toset(["arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0f5d6c1e-1111-2222-3333-444455556666"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "GetServerlessCredentials"]) == toset(["arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0f5d6c1e-1111-2222-3333-444455556666"]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "GetClusterCredentials")
+    )
+    error_message = "Serverless IAM must be scoped to the workgroup's ARN."
+  }
+}
+
+run "schedule_creates_schedule_and_scheduler_role_only" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+  }
+
+  assert {
+    condition = (
+      length(aws_sqs_queue.load) == 0 &&
+      length(aws_sqs_queue.load_dlq) == 0 &&
+      length(aws_sqs_queue_policy.load) == 0 &&
+      length(aws_lambda_event_source_mapping.load) == 0 &&
+      length(aws_s3_bucket_notification.raw) == 0 &&
+      length(aws_cloudwatch_metric_alarm.load_dlq_depth) == 0 &&
+      output.queue_url == null && output.queue_arn == null && output.queue_dlq_url == null &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "ConsumeLoadQueue")
+    )
+    error_message = "load_strategy = \"schedule\" must create no queue, mapping or notification."
+  }
+
+  assert {
+    condition = (
+      length(aws_scheduler_schedule.load) == 1 &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(15 minutes)" &&
+      aws_scheduler_schedule.load[0].flexible_time_window[0].mode == "OFF" &&
+      aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
+      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_retry_attempts == 2 &&
+      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
+      aws_scheduler_schedule.load[0].target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
+    )
+    error_message = "The schedule must invoke the loader every 15 minutes with {\"trigger\":\"schedule\"}, retries and a DLQ."
+  }
+
+  assert {
+    condition = (
+      length(aws_iam_role.scheduler) == 1 &&
+      one(data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
+      [for s in data.aws_iam_policy_document.scheduler[0].statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
+    )
+    error_message = "The scheduler role may only invoke the loader and send to the invoke DLQ."
+  }
+}
+
+run "schedule_of_one_minute_is_singular" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+    schedule      = { rate_minutes = 1 }
+  }
+
+  assert {
+    condition     = aws_scheduler_schedule.load[0].schedule_expression == "rate(1 minute)"
+    error_message = "Scheduler accepts rate(1 minute), not rate(1 minutes)."
+  }
+}
+
+run "poll_mode_waits_and_has_no_completion_function" {
+  command = plan
+
+  variables {
+    data_api_mode = "poll"
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.timeout == 900 &&
+      aws_lambda_function.loader.environment[0].variables["CDC_DATA_API_MODE"] == "poll" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_POLL_BUDGET_SECONDS"] == "840" &&
+      aws_sqs_queue.load[0].visibility_timeout_seconds == 6 * 900 + 300
+    )
+    error_message = "Poll mode runs 900 s with a poll budget that leaves a minute to report."
+  }
+
+  assert {
+    condition = (
+      length(aws_lambda_function.completion) == 0 &&
+      length(aws_cloudwatch_log_group.completion) == 0 &&
+      length(aws_cloudwatch_event_rule.statement_status) == 0 &&
+      length(aws_cloudwatch_event_target.statement_status) == 0 &&
+      length(aws_lambda_permission.statement_status) == 0 &&
+      output.completion_function_name == null
+    )
+    error_message = "Poll mode needs no completion function or event rule."
+  }
+}
+
+run "psycopg2_runs_in_the_vpc_with_the_layer" {
+  command = plan
+
+  variables {
+    executor           = "psycopg2"
+    db_secret_arn      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cdc/db-AbCdEf"
+    psycopg2_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:psycopg2-py312:3"
+    vpc = {
+      subnet_ids         = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+      security_group_ids = ["sg-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.layers == tolist(["arn:aws:lambda:eu-west-1:123456789012:layer:psycopg2-py312:3"]) &&
+      aws_lambda_function.loader.vpc_config[0].subnet_ids == toset(["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]) &&
+      aws_lambda_function.loader.vpc_config[0].security_group_ids == toset(["sg-0123456789abcdef0"]) &&
+      aws_lambda_function.loader.timeout == 900 &&
+      length(aws_iam_role_policy_attachment.loader_vpc) == 1 &&
+      aws_iam_role_policy_attachment.loader_vpc[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    )
+    error_message = "psycopg2 must run the loader in the VPC with the layer and ENI permissions."
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_EXECUTOR"] == "psycopg2" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_DB_SECRET_ARN"] == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cdc/db-AbCdEf" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_CONNECT_TIMEOUT_SECONDS"] == "10" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_STATEMENT_TIMEOUT_MS"] == "840000" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_DATA_API_MODE") &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_DB_SSM_PARAMETER")
+    )
+    error_message = "psycopg2 environment must carry the secret and the timeouts."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadDatabaseSecret"]) == toset(["arn:aws:secretsmanager:eu-west-1:123456789012:secret:cdc/db-AbCdEf"]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "RunStatementsOnTarget") &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "ReadOwnStatements") &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "GetClusterCredentials") &&
+      length(aws_lambda_function.completion) == 0
+    )
+    error_message = "psycopg2 gets the secret and no Data API grants or completion function."
+  }
+}
+
+run "psycopg2_with_ssm_parameter" {
+  command = plan
+
+  variables {
+    executor             = "psycopg2"
+    db_ssm_parameter_arn = "arn:aws:ssm:eu-west-1:123456789012:parameter/cdc/redshift"
+    psycopg2_layer_arn   = "arn:aws:lambda:eu-west-1:123456789012:layer:psycopg2-py312:3"
+    statement_timeout_ms = 300000
+    vpc = {
+      subnet_ids         = ["subnet-0123456789abcdef0"]
+      security_group_ids = ["sg-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_DB_SSM_PARAMETER"] == "arn:aws:ssm:eu-west-1:123456789012:parameter/cdc/redshift" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_STATEMENT_TIMEOUT_MS"] == "300000" &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadDatabaseParameter"]) == toset(["arn:aws:ssm:eu-west-1:123456789012:parameter/cdc/redshift"]) &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "ReadDatabaseSecret")
+    )
+    error_message = "psycopg2 with an SSM parameter must read that parameter only."
+  }
+}
+
+run "created_copy_role_reads_raw_and_manifests_only" {
+  command = plan
+
+  variables {
+    copy_role_arn    = null
+    create_copy_role = true
+    kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  override_resource {
+    target          = aws_iam_role.copy
+    override_during = plan
+    values          = { arn = "arn:aws:iam::123456789012:role/orders-cdc-redshift-copy" }
+  }
+
+  assert {
+    condition = (
+      length(aws_iam_role.copy) == 1 &&
+      one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com"]) &&
+      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "ReadRawAndManifests"]) == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*"]) &&
+      [for s in data.aws_iam_policy_document.copy[0].statement : [for c in s.condition : c.values if c.variable == "s3:prefix"][0] if s.sid == "ListRawAndManifests"][0] == tolist(["cdc/raw/orders/*", "cdc/manifests/orders/*"]) &&
+      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "DecryptObjects"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+    )
+    error_message = "The created COPY role must be assumable by Redshift and read only raw/ and manifests/ of this table."
+  }
+
+  assert {
+    condition = (
+      output.copy_role_arn == "arn:aws:iam::123456789012:role/orders-cdc-redshift-copy" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_COPY_ROLE_ARN"] == "arn:aws:iam::123456789012:role/orders-cdc-redshift-copy"
+    )
+    error_message = "The created COPY role must be output and passed to the loader."
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.load[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_sqs_queue.load_dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_sqs_queue.invoke_dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_lambda_function.loader.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_cloudwatch_log_group.loader.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+    )
+    error_message = "kms_key_arn must encrypt the queues, topic, environment and logs, and the loader may use it."
+  }
+}
+
+run "given_copy_role_creates_none" {
+  command = plan
+
+  assert {
+    condition     = length(aws_iam_role.copy) == 0 && length(aws_iam_role_policy.copy) == 0 && output.copy_role_arn == "arn:aws:iam::123456789012:role/redshift-copy"
+    error_message = "With copy_role_arn no COPY role is created and the given one is output."
+  }
+}
+
+run "created_topic_is_encrypted_and_alerted" {
+  command = plan
+
+  assert {
+    condition = (
+      length(aws_sns_topic.alerts) == 1 &&
+      aws_sns_topic.alerts[0].kms_master_key_id == "alias/aws/sns" &&
+      output.sns_topic_arn == "arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts" &&
+      aws_cloudwatch_metric_alarm.load_failures.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"])
+    )
+    error_message = "Without sns_topic_arn a topic encrypted with the AWS-managed key is created and alarms notify it."
+  }
+}
+
+run "given_topic_is_used_and_none_created" {
+  command = plan
+
+  variables {
+    sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:data-alerts"
+    alarm_actions = ["arn:aws:sns:eu-west-1:123456789012:oncall"]
+  }
+
+  assert {
+    condition = (
+      length(aws_sns_topic.alerts) == 0 &&
+      output.sns_topic_arn == "arn:aws:sns:eu-west-1:123456789012:data-alerts" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_ALERT_TOPIC_ARN"] == "arn:aws:sns:eu-west-1:123456789012:data-alerts" &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "PublishAlerts"]) == toset(["arn:aws:sns:eu-west-1:123456789012:data-alerts"]) &&
+      aws_cloudwatch_metric_alarm.lag.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall", "arn:aws:sns:eu-west-1:123456789012:data-alerts"]) &&
+      aws_cloudwatch_metric_alarm.load_dlq_depth[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall", "arn:aws:sns:eu-west-1:123456789012:data-alerts"])
+    )
+    error_message = "A given topic must be used for alerts and alarms, alongside alarm_actions, and none created."
+  }
+}
+
+run "empty_prefix_and_columns_mode" {
+  command = plan
+
+  variables {
+    prefix = ""
+    target_spec = {
+      schema  = "cdc"
+      table   = "orders"
+      mode    = "columns"
+      keys    = [{ name = "order_id", type = "S" }, { name = "line", type = "N" }]
+      columns = [{ name = "total", type = "DECIMAL(38, 10)", path = ["amounts", "total"] }]
+      history = true
+    }
+  }
+
+  assert {
+    condition = (
+      aws_s3_bucket_notification.raw[0].queue[0].filter_prefix == "raw/orders/" &&
+      output.manifests_prefix == "manifests/orders/" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_PREFIX"] == "" &&
+      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).columns[0].path == ["amounts", "total"] &&
+      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).history == true
+    )
+    error_message = "An empty prefix puts the layout at the bucket root; the columns spec reaches the loader intact."
+  }
+}

@@ -1,0 +1,151 @@
+"""The loader CLI and the pure selection rules."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ddb_cdc import cli
+from ddb_cdc.loader import selection
+
+from .conftest import BUCKET, HOUR_MS, PREFIX, T0_MS, TABLE, raw_key
+
+# -- CLI ----------------------------------------------------------------------------
+
+
+def _run(capsys, service, *argv: str) -> tuple[int, dict]:
+    code = cli.main(list(argv), service=service)
+    out = capsys.readouterr().out
+    return code, json.loads(out) if code == 0 else {}
+
+
+def test_cli_status_reports_high_water_mark_pending_files_and_lag(
+    aws, warehouse, make_service, clock, capsys
+):
+    loaded = aws.put_raw(raw_key(T0_MS, "loaded"))
+    aws.put_raw(raw_key(T0_MS, "pending"))
+    warehouse.ledger[loaded] = "x"
+    clock.now_ms = T0_MS + 10 * 3_600_000  # long after the files were written (moto uses the real clock)
+
+    code, status = _run(capsys, make_service(), "status")
+
+    assert code == 0
+    assert status["high_water_hour"] == "2026-11-27T04"
+    assert status["ledger_files"] == 1 and status["pending_files"] == 1
+    assert status["lag_seconds"] >= 0
+
+
+def test_cli_load_loads_pending_files(aws, warehouse, make_service, capsys):
+    key = aws.put_raw(raw_key(T0_MS, "a"))
+    code, summary = _run(capsys, make_service(), "load")
+    assert code == 0 and summary["loads"][0]["files"] == 1
+    assert key in warehouse.ledger
+
+
+def test_cli_replay_reloads_ledgered_files_in_the_range_only(aws, warehouse, make_service, capsys):
+    inside = [aws.put_raw(raw_key(T0_MS + h * HOUR_MS, f"in{h}")) for h in (0, 1)]
+    aws.put_raw(raw_key(T0_MS + 3 * HOUR_MS, "outside"))
+    for key in inside:
+        warehouse.ledger[key] = "earlier"
+
+    code, summary = _run(capsys, make_service(), "replay", "--from", "2026-11-27T04", "--to", "2026-11-27T05")
+
+    assert code == 0 and summary["candidates"] == 2
+    assert warehouse.copy_count() == 1
+
+
+def test_cli_quarantine_and_release_move_the_file_and_reset_its_failures(
+    aws, warehouse, make_service, capsys
+):
+    key = aws.put_raw(raw_key(T0_MS, "suspicious"))
+    service = make_service()
+    service.files.record_failure([key], error="boom", load_id="x")
+
+    code, result = _run(capsys, service, "quarantine", key)
+    assert code == 0 and result["to"] == f"{PREFIX}/quarantine/{TABLE}/files/2026/11/27/04/suspicious.json.gz"
+    service.run_schedule()
+    assert key not in warehouse.ledger
+
+    service.files.record_failure([key], error="boom", load_id="x")
+    code, _ = _run(capsys, service, "release", key)
+    assert code == 0
+    assert service.files.failure_records() == {}
+    service.run_schedule()
+    assert key in warehouse.ledger
+    assert aws.s3.head_object(Bucket=BUCKET, Key=key)
+
+
+def test_cli_rejects_a_key_outside_the_tables_raw_prefix(make_service, capsys):
+    assert cli.main(["quarantine", "elsewhere/file.json.gz"], service=make_service()) == 2
+
+
+def test_cli_reports_a_configuration_error_with_exit_status_2(capsys):
+    assert cli.main(["status"], env={"CDC_BUCKET": BUCKET}) == 2
+    assert "configuration error" in capsys.readouterr().err
+
+
+def test_cli_exits_1_when_a_load_fails(aws, warehouse, make_service, capsys):
+    key = aws.put_raw(raw_key(T0_MS, "bad"))
+    warehouse.corrupt = {key}
+    assert cli.main(["load"], service=make_service()) == 1
+
+
+def test_cli_rejects_a_malformed_hour():
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args(["replay", "--from", "2026-11-27", "--to", "2026-11-27T05"])
+
+
+# -- selection ------------------------------------------------------------------------
+
+
+def test_hour_prefixes_cover_every_hour_across_a_day_boundary():
+    start = T0_MS - 5 * HOUR_MS  # 2026-11-26T23
+    prefixes = selection.hour_prefixes(PREFIX, TABLE, start + 123, start + 2 * HOUR_MS)
+    assert prefixes == [
+        f"{PREFIX}/raw/{TABLE}/2026/11/26/23/",
+        f"{PREFIX}/raw/{TABLE}/2026/11/27/00/",
+        f"{PREFIX}/raw/{TABLE}/2026/11/27/01/",
+    ]
+
+
+def test_schedule_window_starts_at_high_water_mark_minus_lookback_or_lists_everything():
+    assert selection.schedule_window_start(T0_MS, 2) == T0_MS - 2 * HOUR_MS
+    assert selection.schedule_window_start(None, 2) is None
+
+
+def test_plan_loads_batches_clean_files_and_isolates_files_that_failed_before():
+    loads = selection.plan_loads(["c", "a", "b", "d"], {"b": 1, "d": 2}, max_files=10)
+    assert loads == [("a", "c"), ("b",), ("d",)]
+
+
+def test_firehose_names_are_selected_by_prefix_and_suffix_only():
+    name = f"{PREFIX}/raw/{TABLE}/2026/11/27/04/cdc-stream-1-2026-11-27-04-01-02-0f1e2d3c.json.gz"
+    assert selection.is_raw_file(name, PREFIX, TABLE)
+    assert not selection.is_raw_file(name[:-3], PREFIX, TABLE)
+    assert not selection.is_raw_file(f"{PREFIX}/raw/{TABLE}x/2026/11/27/04/a.json.gz", PREFIX, TABLE)
+
+
+def test_sns_wrapped_notifications_and_garbage_bodies_are_handled():
+    inner = {
+        "Records": [
+            {
+                "eventName": "ObjectCreated:CompleteMultipartUpload",
+                "s3": {
+                    "bucket": {"name": BUCKET},
+                    "object": {"key": f"{PREFIX}/raw/{TABLE}/2026/11/27/04/a%2Bb.json.gz"},
+                },
+            }
+        ]
+    }
+    event = {
+        "Records": [
+            {
+                "eventSource": "aws:sqs",
+                "body": json.dumps({"Type": "Notification", "Message": json.dumps(inner)}),
+            },
+            {"eventSource": "aws:sqs", "body": "not json"},
+        ]
+    }
+    found = selection.keys_from_sqs_event(event, bucket=BUCKET, prefix=PREFIX, table=TABLE)
+    assert found.keys == (f"{PREFIX}/raw/{TABLE}/2026/11/27/04/a+b.json.gz",)
+    assert "message body is not JSON" in found.ignored

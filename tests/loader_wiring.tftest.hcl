@@ -1,0 +1,115 @@
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:orders-cdc-writer-dlq"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/orders-cdc-writer-dlq"
+    }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+      stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-27T00:00:00.000"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn    = "arn:aws:s3:::orders-cdc-changes"
+      bucket = "orders-cdc-changes"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts" }
+  }
+}
+
+mock_provider "archive" {
+  mock_data "archive_file" {
+    defaults = {
+      output_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+    }
+  }
+}
+
+variables {
+  name = "orders-cdc"
+  table = {
+    name     = "orders"
+    create   = true
+    hash_key = { name = "order_id", type = "S" }
+  }
+  bucket = {
+    name   = "orders-cdc-changes"
+    prefix = "cdc"
+  }
+  redshift = {
+    kind             = "serverless"
+    database         = "dev"
+    workgroup_name   = "analytics"
+    create_copy_role = true
+  }
+  target_spec = {
+    schema = "cdc"
+    table  = "orders"
+  }
+}
+
+run "defaults_wire_an_s3_event_loader" {
+  command = plan
+
+  assert {
+    condition = (
+      length(module.redshift_loader.queue_url) > 0 &&
+      output.load_schedule_arn == null &&
+      output.manifests_prefix == "cdc/manifests/orders/" &&
+      output.load_strategy == "s3_event"
+    )
+    error_message = "Default root wiring must create the s3_event loader."
+  }
+}
+
+run "schedule_strategy_with_tuning" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+    loader        = { schedule = { rate_minutes = 5 }, timeout = 300, log_level = "DEBUG" }
+    redshift = {
+      kind               = "provisioned"
+      database           = "dev"
+      cluster_identifier = "analytics"
+      db_user            = "cdc_loader"
+      copy_role_arn      = "arn:aws:iam::123456789012:role/redshift-copy"
+      data_api_mode      = "poll"
+    }
+  }
+
+  assert {
+    condition     = output.load_queue_url == null && output.copy_role_arn == "arn:aws:iam::123456789012:role/redshift-copy" && output.load_completion_function_name == null
+    error_message = "schedule strategy, given copy role and poll mode must pass through."
+  }
+}
+
+run "root_rejects_unbuilt_strategy" {
+  command = plan
+
+  variables {
+    load_strategy = "emr_compaction"
+  }
+
+  expect_failures = [var.load_strategy]
+}

@@ -1,0 +1,1 @@
+"""Reusable test rig: a throwaway PostgreSQL, the strict COPY adapter, CDC file builders."""
