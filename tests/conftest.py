@@ -10,3 +10,6 @@ os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 # Current botocore derives account-scoped endpoints from credentials; moto's in-process streams need it off.
 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+
+# One throwaway PostgreSQL (the Redshift stand-in) for the whole session, shared by every folder.
+pytest_plugins = ["tests.rig.pytest_plugin"]

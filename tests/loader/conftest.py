@@ -30,10 +30,6 @@ from ddb_cdc.loader.files import CdcFiles
 from ddb_cdc.loader.service import Alerts, LoaderService, Metrics
 from moto import mock_aws
 
-# The rig's PostgreSQL fixtures, registered for this folder as tests/warehouse does (see
-# tests/rig/pytest_plugin.py for sharing one server across folders instead).
-from tests.rig.pytest_plugin import pg_connection, pg_schema, pg_server  # noqa: F401
-
 EVENTS = Path(__file__).parent / "events"
 REGION = "us-east-1"
 BUCKET = "cdc-bucket"

@@ -10,16 +10,9 @@ import pytest
 from ddb_cdc.warehouse import TargetSpec
 from moto import mock_aws
 
-from tests.rig import pytest_plugin
 from tests.rig.cdc_files import REGION, ChangeFiles
 from tests.rig.loads import LocalWarehouse
 from tests.rig.postgres import PostgresServer
-
-# The rig's fixtures, made visible to this folder (see tests/rig/pytest_plugin.py for
-# registering them for every folder instead).
-pg_server = pytest_plugin.pg_server
-pg_schema = pytest_plugin.pg_schema
-pg_connection = pytest_plugin.pg_connection
 
 BUCKET = "cdc-bucket"
 PREFIX = "cdc/prod"

@@ -15,6 +15,7 @@ from ddb_cdc.warehouse import (
     render_ddl,
     render_ledgered_files,
     render_status,
+    target_column_names,
 )
 from ddb_cdc.warehouse.sql import raw_prefix
 
@@ -83,6 +84,12 @@ def test_ddl_is_idempotent_and_keeps_loaded_rows(
         ("orders_current", "v"),
         ("orders_history", "r"),
     ]
+    for table in ("orders", "orders_history"):
+        columns = warehouse.query(
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 ORDER BY attnum",
+            [f'"{pg_schema}"."{table}"'],
+        )
+        assert [name for (name,) in columns] == target_column_names(warehouse.spec)
 
 
 def test_ddl_renders_the_same_statements_every_time() -> None:

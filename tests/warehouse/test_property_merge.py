@@ -70,7 +70,8 @@ initial_items = st.dictionaries(st.sampled_from(KEYS), values, max_size=3)
 
 
 class PropertyRig:
-    """One schema and one bucket for all examples; each example truncates and re-prefixes."""
+    """One schema and one bucket for all examples; each example empties the tables and
+    writes under a new prefix."""
 
     def __init__(self, pg_server: PostgresServer, s3: Any):
         self.s3 = s3

@@ -64,9 +64,9 @@ class KeyAttribute:
     column: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not 1 <= len(self.name.encode("utf-8")) <= 255:
-            raise ConfigError(f"key attribute name {self.name!r} must be 1 to 255 bytes")
-        json_path([self.name], f"key attribute {self.name!r}")
+        # The name is read like a JSON path segment (Redshift: a quoted identifier in
+        # SUPER navigation, so at most 127 bytes, although DynamoDB allows 255).
+        json_path([self.name], "key attribute name")
         if self.dynamo_type not in DEFAULT_KEY_TYPES:
             raise ConfigError(f"key attribute {self.name!r} has type {self.dynamo_type!r}; use S, N or B")
         column = identifier(self.column or self.name, f"column for key attribute {self.name!r}")

@@ -393,7 +393,7 @@ def render_load(
     statements.append(
         f"CREATE TEMP TABLE {latest}{distribution} AS SELECT {latest_list} FROM ("
         f'SELECT {latest_list}, ROW_NUMBER() OVER (PARTITION BY "key_string" '
-        f'ORDER BY "seq" DESC, "approx_created_at" ASC) AS "cdc_rank" FROM {stage}'
+        f'ORDER BY "seq" DESC, "approx_created_at" DESC) AS "cdc_rank" FROM {stage}'
         f') AS "r" WHERE "r"."cdc_rank" = 1'
     )
 
