@@ -1,4 +1,4 @@
-"""The loader CLI: ``python -m ddb_cdc.cli {load,replay,status,quarantine,release}``.
+"""The loader CLI: ``python -m ddb_cdc.cli {init,load,replay,status,quarantine,release}``.
 
 Reads the same ``CDC_*`` environment as the loader Lambda (flags override a few), so
 the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's code.
@@ -20,6 +20,7 @@ from typing import Any
 from ddb_cdc import obs
 from ddb_cdc.config import ConfigError
 from ddb_cdc.loader.config import LoaderConfig
+from ddb_cdc.loader.executors import LoadFailed
 from ddb_cdc.loader.runtime import build_service
 from ddb_cdc.loader.service import LoaderService, LoadsFailed
 
@@ -45,6 +46,10 @@ def parser() -> argparse.ArgumentParser:
         help="override CDC_DATA_API_MODE (a terminal usually wants poll, to see the outcome)",
     )
     commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser(
+        "init",
+        help="create the schema, target, ledger, history table and view if missing (run once before loads)",
+    )
     commands.add_parser("load", help="load every pending file now (what a scheduled run does)")
     replay = commands.add_parser("replay", help="re-load an hour range regardless of the ledger (harmless)")
     replay.add_argument("--from", dest="start", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
@@ -68,10 +73,16 @@ def _environment(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, 
         value = getattr(args, flag)
         if value is not None:
             merged[name] = value
+    if args.command == "init":
+        # The DDL's outcome is the whole point of the command: wait for it, whatever the
+        # loader's own mode (async would return before anything was created).
+        merged["CDC_DATA_API_MODE"] = "poll"
     return merged
 
 
 def run(args: argparse.Namespace, service: LoaderService) -> dict[str, Any]:
+    if args.command == "init":
+        return service.init()
     if args.command == "load":
         return service.run_schedule().as_dict()
     if args.command == "replay":
@@ -103,7 +114,7 @@ def main(
         service = build_service(config, obs.configure(config.log_level))
     try:
         result = run(args, service)
-    except LoadsFailed as exc:
+    except (LoadsFailed, LoadFailed) as exc:
         print(json.dumps({"error": str(exc)}), file=sys.stderr)
         return 1
     except ValueError as exc:

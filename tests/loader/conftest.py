@@ -129,6 +129,8 @@ class FakeWarehouse:
     def execute(self, statements: Sequence[str]) -> None:
         """Run one load transaction: all or nothing."""
         self.transactions.append(list(statements))
+        if not any(statement.startswith("COPY ") for statement in statements):
+            return  # DDL (`cli init`): nothing to load
         files = self.manifest_files(statements)
         bad = sorted(set(files) & self.corrupt)
         if bad:

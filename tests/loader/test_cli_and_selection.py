@@ -90,6 +90,20 @@ def test_cli_exits_1_when_a_load_fails(aws, warehouse, make_service, capsys):
     assert cli.main(["load"], service=make_service()) == 1
 
 
+def test_cli_init_waits_for_the_ddl_even_when_the_loader_runs_async():
+    args = cli.parser().parse_args(["init"])
+    assert cli._environment(args, {"CDC_DATA_API_MODE": "async"})["CDC_DATA_API_MODE"] == "poll"
+    load = cli.parser().parse_args(["load"])
+    assert cli._environment(load, {"CDC_DATA_API_MODE": "async"})["CDC_DATA_API_MODE"] == "async"
+
+
+def test_cli_init_runs_the_ddl_as_one_transaction(warehouse, make_service, capsys):
+    code = cli.main(["init"], service=make_service())
+    assert code == 0 and json.loads(capsys.readouterr().out)["state"] == "finished"
+    assert len(warehouse.transactions) == 1
+    assert warehouse.transactions[0][0].startswith("CREATE SCHEMA IF NOT EXISTS")
+
+
 def test_cli_rejects_a_malformed_hour():
     with pytest.raises(SystemExit):
         cli.parser().parse_args(["replay", "--from", "2026-11-27", "--to", "2026-11-27T05"])

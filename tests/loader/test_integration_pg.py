@@ -27,7 +27,6 @@ from ddb_cdc.loader.executors import (
 )
 from ddb_cdc.loader.files import CdcFiles
 from ddb_cdc.loader.service import Alerts, LoaderService, LoadsFailed, Metrics
-from ddb_cdc.warehouse import render_ddl
 
 from tests.rig.cdc_files import ChangeFiles, stream_record
 from tests.rig.pg_copy import CopyError, StrictCopyExecutor
@@ -69,7 +68,6 @@ def pg_loader(aws: Aws, pg_server, pg_schema) -> Iterator[tuple[LoaderService, R
     )
     connection = pg_server.connect()
     executor = RigExecutor(connection, aws.s3)
-    executor.run(render_ddl(config.target, "postgresql"))
     logger = logging.getLogger("tests.loader.pg")
     service = LoaderService(
         config,
@@ -80,6 +78,7 @@ def pg_loader(aws: Aws, pg_server, pg_schema) -> Iterator[tuple[LoaderService, R
         logger=logger,
         dialect="postgresql",
     )
+    service.init()  # what `python -m ddb_cdc.cli init` runs before the first load
     yield service, executor, connection
     connection.close()
 
@@ -190,3 +189,22 @@ def test_psycopg2_executor_reads_its_credentials_and_runs_one_transaction(aws, p
         assert executor.query("SHOW statement_timeout") == [("1234ms",)]
     finally:
         executor.close()
+
+
+def test_init_creates_target_ledger_and_view_once_and_a_rerun_changes_nothing(aws, pg_loader, pg_schema):
+    service, _executor, connection = pg_loader
+    files = ChangeFiles(aws.s3, BUCKET, PREFIX, TABLE)
+    service.run_s3_event(sqs_event([_batch(files, 100, [("INSERT", "a", 1)])]))
+
+    result = service.init()  # again, after data arrived
+
+    assert result["state"] == "finished" and result["target"] == f"{pg_schema}.{TABLE}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+            (pg_schema,),
+        )
+        names = [row[0] for row in cursor.fetchall()]
+    connection.commit()
+    assert names == ["cdc_ledger", TABLE, f"{TABLE}_current"]
+    assert _view(connection, pg_schema) == {"a": 1}  # nothing dropped or emptied

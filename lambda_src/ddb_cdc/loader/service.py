@@ -35,10 +35,16 @@ from typing import Any, Final
 
 from ddb_cdc.loader import selection
 from ddb_cdc.loader.config import LoaderConfig
-from ddb_cdc.loader.executors import Executor, LoadFailed, parse_statement_name, statement_name
+from ddb_cdc.loader.executors import (
+    STATEMENT_NAME_PREFIX,
+    Executor,
+    LoadFailed,
+    parse_statement_name,
+    statement_name,
+)
 from ddb_cdc.loader.files import CdcFiles
 from ddb_cdc.obs import log
-from ddb_cdc.warehouse import LedgerStatus, render_ledgered_files, render_load, render_status
+from ddb_cdc.warehouse import LedgerStatus, render_ddl, render_ledgered_files, render_load, render_status
 from ddb_cdc.warehouse.identifiers import Dialect, literal
 from ddb_cdc.warehouse.manifest import s3_url
 
@@ -466,6 +472,26 @@ class LoaderService:
         }
 
     # -- operator actions -----------------------------------------------------
+
+    def init(self) -> dict[str, Any]:
+        """Create what the loads write to, if missing: the schema, the target, the ledger,
+        the history table (when enabled) and the ``<table>_current`` view (render_ddl).
+
+        One transaction; running it again changes nothing. The executor must wait (the
+        CLI runs ``init`` in poll mode), so an error surfaces here as :class:`LoadFailed`.
+        """
+        statements = render_ddl(self.config.target, self.dialect)
+        # Not a load's name (no ddb_cdc:<table>:<load id>), so a completion event is ignored.
+        submission = self.executor.run(
+            statements, name=f"{STATEMENT_NAME_PREFIX}-init:{self.config.table_name}"
+        )
+        log(self.logger, logging.INFO, "warehouse objects ready", target=self.config.target.target_name)
+        return {
+            "target": self.config.target.target_name,
+            "statements": len(statements),
+            "state": submission.state,
+            "statement_id": submission.statement_id,
+        }
 
     def quarantine(self, key: str) -> str:
         target = self.files.quarantine(key)
