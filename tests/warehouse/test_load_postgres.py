@@ -412,3 +412,12 @@ def test_keys_that_round_to_the_same_typed_value_stay_separate_rows(
     warehouse.load([change_files.write_stream_batch(records)])
     rows = warehouse.query(f'SELECT "n", "_cdc_key" FROM "{pg_schema}"."{TABLE}" ORDER BY "_cdc_key"')
     assert rows == [(Decimal(1), '[["n","N","1.2"]]'), (Decimal(1), '[["n","N","1.4"]]')]
+
+
+def test_ledger_status_reads_the_data_apis_text_timestamp_like_a_datetime():
+    from datetime import datetime
+
+    from ddb_cdc.warehouse import LedgerStatus
+
+    status = LedgerStatus.from_row(("3", "k", "2026-11-27 04:00:00.123456"))
+    assert status.files == 3 and status.last_loaded_at == datetime(2026, 11, 27, 4, 0, 0, 123456)

@@ -19,6 +19,10 @@ class LedgerStatus:
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> LedgerStatus:
         files, max_file_key, last_loaded_at = row
+        if isinstance(last_loaded_at, str):
+            # The Data API returns TIMESTAMP columns as text ("2026-11-27 04:00:00.123456");
+            # psycopg2 returns a datetime. Both are UTC wall time (SYSDATE), without a zone.
+            last_loaded_at = datetime.fromisoformat(last_loaded_at)
         return cls(int(files or 0), max_file_key, last_loaded_at)
 
     @property
