@@ -144,8 +144,9 @@ module "redshift_loader" {
     columns = var.target_spec.columns
     history = var.target_spec.history
     keys = [for key in [module.ddb_stream.hash_key, module.ddb_stream.range_key] : {
-      name = key.name
-      type = key.type
+      name   = key.name
+      type   = key.type
+      column = try(var.target_spec.key_column_names[key.name], null)
     } if key != null]
     key_column_types = var.target_spec.key_column_types
   }

@@ -199,8 +199,10 @@ variable "target_spec" {
   description = <<-EOT
     The Redshift target table: schema, table, mode ("document": key columns + a SUPER document + metadata, the default;
     "columns": the declared columns, each { name, type, path } with path the JSON path into the item), history (also
-    append every change to <table>_history), key_column_types (SQL type per key attribute for its typed column). The key
-    attributes themselves come from the DynamoDB table's key schema. Validated by modules/redshift_loader.
+    append every change to <table>_history), key_column_types (SQL type per key attribute for its typed column),
+    key_column_names (SQL column name per key attribute, needed when the attribute name is a reserved SQL word such as
+    "timestamp" or "user"). The key attributes themselves come from the DynamoDB table's key schema. Validated by
+    modules/redshift_loader.
   EOT
   type = object({
     schema           = string
@@ -209,6 +211,7 @@ variable "target_spec" {
     columns          = optional(list(object({ name = string, type = string, path = list(string) })))
     history          = optional(bool)
     key_column_types = optional(map(string))
+    key_column_names = optional(map(string))
   })
   nullable = false
 }

@@ -17,8 +17,10 @@ data "aws_redshiftserverless_workgroup" "target" {
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
-  partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  # Built from the name so that the queue's own (inline) policy can name it without a cycle.
+  load_queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.loader_name}-queue"
+  partition      = data.aws_partition.current.partition
+  region         = data.aws_region.current.name
 
   s3_event       = var.load_strategy == "s3_event"
   schedule       = var.load_strategy == "schedule"
@@ -401,6 +403,10 @@ resource "aws_sqs_queue" "load" {
     maxReceiveCount     = var.s3_event.max_receive_count
   })
 
+  # Inline rather than an aws_sqs_queue_policy: the provider waits ~25 s for a separate policy to
+  # settle on create and again on destroy, and the queue exists with its policy from the start.
+  policy = data.aws_iam_policy_document.load_queue[0].json
+
   tags = var.tags
 }
 
@@ -410,7 +416,7 @@ data "aws_iam_policy_document" "load_queue" {
   statement {
     sid       = "AllowBucketNotifications"
     actions   = ["sqs:SendMessage"]
-    resources = [aws_sqs_queue.load[0].arn]
+    resources = [local.load_queue_arn]
 
     principals {
       type        = "Service"
@@ -431,13 +437,6 @@ data "aws_iam_policy_document" "load_queue" {
   }
 }
 
-resource "aws_sqs_queue_policy" "load" {
-  count = local.s3_event ? 1 : 0
-
-  queue_url = aws_sqs_queue.load[0].url
-  policy    = data.aws_iam_policy_document.load_queue[0].json
-}
-
 # A bucket has ONE notification configuration: this resource owns it.
 resource "aws_s3_bucket_notification" "raw" {
   count = local.s3_event ? 1 : 0
@@ -453,7 +452,8 @@ resource "aws_s3_bucket_notification" "raw" {
   }
 
   # S3 sends a test event on creation and rejects the configuration if it cannot deliver.
-  depends_on = [aws_sqs_queue_policy.load]
+  # S3 checks that it may send to the queue; the queue's policy is part of the queue itself.
+  depends_on = [aws_sqs_queue.load]
 }
 
 # One invocation holds every message of a batching window and runs one COPY for

@@ -404,8 +404,9 @@ variable "target_spec" {
   description = <<-EOT
     The Redshift target table. schema and table: identifiers. mode: "document" (key columns, a SUPER document and metadata
     columns) or "columns" (the declared columns, each { name, type, path } with path the JSON path into the new image).
-    keys: the item key as [{ name, type }] with type the DynamoDB key type S, N or B (the root passes the table's key
-    schema). key_column_types: optional SQL type per key name for its typed column (defaults: S -> VARCHAR(2048),
+    keys: the item key as [{ name, type, column }] with type the DynamoDB key type S, N or B (the root passes the table's
+    key schema) and column the SQL column for it (default: the name, lower-cased; set it when the name is a reserved SQL
+    word such as "timestamp", which the loader refuses as a column name). key_column_types: optional SQL type per key name for its typed column (defaults: S -> VARCHAR(2048),
     N -> DECIMAL(38,0), B -> VARCHAR(2800)); the merge always matches on the exact canonical key, never on these columns.
     history: also append every change to a history table. Identifiers match ^[A-Za-z_][A-Za-z0-9_]{0,126}$.
   EOT
@@ -414,8 +415,9 @@ variable "target_spec" {
     table  = string
     mode   = optional(string, "document")
     keys = list(object({
-      name = string
-      type = string
+      name   = string
+      type   = string
+      column = optional(string)
     }))
     columns = optional(list(object({
       name = string
@@ -445,6 +447,11 @@ variable "target_spec" {
   validation {
     condition     = length(var.target_spec.keys) >= 1 && length(var.target_spec.keys) <= 2 && alltrue([for k in var.target_spec.keys : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name))])
     error_message = "target_spec.keys must hold the hash key and optionally the range key (1 or 2 entries), each name matching ^[A-Za-z_][A-Za-z0-9_]{0,126}$."
+  }
+
+  validation {
+    condition     = alltrue([for k in var.target_spec.keys : k.column == null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.column))])
+    error_message = "target_spec.keys[*].column, when set, must match ^[A-Za-z_][A-Za-z0-9_]{0,126}$."
   }
 
   validation {

@@ -167,7 +167,7 @@ run "s3_event_creates_queue_mapping_and_notification_only" {
     condition = (
       length(aws_sqs_queue.load) == 1 &&
       length(aws_sqs_queue.load_dlq) == 1 &&
-      length(aws_sqs_queue_policy.load) == 1 &&
+      length(aws_sqs_queue.load) == 1 && aws_sqs_queue.load[0].policy == data.aws_iam_policy_document.load_queue[0].json &&
       length(aws_lambda_event_source_mapping.load) == 1 &&
       length(aws_s3_bucket_notification.raw) == 1 &&
       length(aws_cloudwatch_metric_alarm.load_dlq_depth) == 1
@@ -369,7 +369,7 @@ run "provisioned_with_db_user_uses_temporary_credentials" {
         schema           = "cdc"
         table            = "orders"
         mode             = "document"
-        keys             = [{ name = "order_id", type = "S" }]
+        keys             = [{ name = "order_id", type = "S", column = null }]
         columns          = []
         history          = false
         key_column_types = {}
@@ -481,7 +481,7 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
     condition = (
       length(aws_sqs_queue.load) == 0 &&
       length(aws_sqs_queue.load_dlq) == 0 &&
-      length(aws_sqs_queue_policy.load) == 0 &&
+      length(aws_sqs_queue.load) == 0 &&
       length(aws_lambda_event_source_mapping.load) == 0 &&
       length(aws_s3_bucket_notification.raw) == 0 &&
       length(aws_cloudwatch_metric_alarm.load_dlq_depth) == 0 &&
@@ -738,7 +738,7 @@ run "empty_prefix_and_columns_mode" {
       schema  = "cdc"
       table   = "orders"
       mode    = "columns"
-      keys    = [{ name = "order_id", type = "S" }, { name = "line", type = "N" }]
+      keys    = [{ name = "order_id", type = "S" }, { name = "timestamp", type = "N", column = "ts" }]
       columns = [{ name = "total", type = "DECIMAL(38, 10)", path = ["amounts", "total"] }]
       history = true
     }
@@ -750,8 +750,9 @@ run "empty_prefix_and_columns_mode" {
       output.manifests_prefix == "manifests/orders/" &&
       aws_lambda_function.loader.environment[0].variables["CDC_PREFIX"] == "" &&
       jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).columns[0].path == ["amounts", "total"] &&
-      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).history == true
+      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).history == true &&
+      jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).keys[1].column == "ts"
     )
-    error_message = "An empty prefix puts the layout at the bucket root; the columns spec reaches the loader intact."
+    error_message = "An empty prefix puts the layout at the bucket root; the columns spec (with a renamed key column) reaches the loader intact."
   }
 }

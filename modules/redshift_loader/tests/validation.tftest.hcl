@@ -691,3 +691,13 @@ run "target_spec_rejects_hostile_key_column_type" {
 
   expect_failures = [var.target_spec]
 }
+
+run "target_spec_rejects_an_invalid_key_column_name" {
+  command = plan
+
+  variables {
+    target_spec = { schema = "cdc", table = "readings", keys = [{ name = "timestamp", type = "N", column = "time stamp" }] }
+  }
+
+  expect_failures = [var.target_spec]
+}
