@@ -1,14 +1,19 @@
-# The two commands a newcomer needs: `make test` (every check) and, once the sandbox lands, `make demo`.
+# The two commands a newcomer needs: `make demo` (the whole pipeline on this machine) and `make test` (every check).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
+# make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|all CHANGES=10000 DATA_API_MODE=async|poll
+AGGREGATION ?= lambda
+LOAD ?= s3_event
+CHANGES ?= 10000
+DATA_API_MODE ?= async
 
 BIN := $(VENV)/bin
 
-.PHONY: test lint format bench venv clean
+.PHONY: demo test lint format bench venv clean
 
 # The project venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -37,6 +42,11 @@ format: $(VENV)/.installed
 # pytest exits 5 when it collects nothing, so an empty run fails here as it should.
 test: venv lint
 	CHECKOV_BIN=$(abspath $(CHECKOV_VENV))/bin/checkov $(BIN)/pytest $(PYTEST_ARGS)
+
+# Terraform apply on an in-process moto, the handlers in a local Lambda runtime, Redshift's Data API on a
+# throwaway PostgreSQL; prints a report (0 mismatches or exit 1), then destroys and stops everything.
+demo: $(VENV)/.installed
+	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)'
 
 bench: $(VENV)/.installed
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

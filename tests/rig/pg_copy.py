@@ -463,7 +463,7 @@ class StrictCopyExecutor:
                 for index, statement in enumerate(statements):
                     started = time.perf_counter()
                     if is_copy(statement):
-                        count = self._copy(cursor, parse_copy(statement))
+                        count = self.copy(cursor, parse_copy(statement))
                         results.append(
                             StatementResult(statement, count, None, None, time.perf_counter() - started)
                         )
@@ -500,7 +500,9 @@ class StrictCopyExecutor:
         )
         return [(str(name), str(kind), bool(not_null)) for name, kind, not_null in cursor.fetchall()]
 
-    def _copy(self, cursor: Any, command: CopyCommand) -> int:
+    def copy(self, cursor: Any, command: CopyCommand) -> int:
+        """One COPY on ``cursor``, inside the caller's transaction (also the sandbox Data API's COPY step).
+        Returns the rows loaded; raises :class:`CopyError` naming the file and line."""
         columns = self._table_columns(cursor, command)
         converters = [_converter(kind, command.timeformat_auto) for _name, kind, _nn in columns]
         # Rows go in as PostgreSQL CSV (fields quoted by _csv_field): one COPY FROM STDIN

@@ -118,14 +118,18 @@ def error(summary: str, detail: str = "", attribute: str | None = None):
     return diag
 
 
-def _self_signed_certificate() -> tuple[bytes, bytes, bytes]:
-    """(key PEM, certificate PEM, certificate DER) for "localhost", the name go-plugin's client verifies."""
+def self_signed_certificate(
+    organization: str = "tfharness archive stand-in", ip_addresses: tuple[str, ...] = ()
+) -> tuple[bytes, bytes, bytes]:
+    """(key PEM, certificate PEM, certificate DER) for "localhost" (the name go-plugin's client verifies)
+    and ``ip_addresses``, valid for a day. Also the sandbox's moto server certificate."""
     import datetime
+    import ipaddress
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name(
         [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tfharness archive stand-in"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
             x509.NameAttribute(NameOID.COMMON_NAME, "localhost"),
         ]
     )
@@ -138,7 +142,13 @@ def _self_signed_certificate() -> tuple[bytes, bytes, bytes]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(seconds=30))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost")]
+                + [x509.IPAddress(ipaddress.ip_address(address)) for address in ip_addresses]
+            ),
+            critical=False,
+        )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -230,7 +240,7 @@ def serve(handlers: dict[str, Handler]) -> None:
     client_cert = os.environ.get("PLUGIN_CLIENT_CERT")
     server_cert_field = ""
     if client_cert:
-        key_pem, cert_pem, cert_der = _self_signed_certificate()
+        key_pem, cert_pem, cert_der = self_signed_certificate()
         credentials = grpc.ssl_server_credentials([(key_pem, cert_pem)])
         server.add_secure_port(f"unix:{socket_path}", credentials)
         server_cert_field = base64.b64encode(cert_der).decode().rstrip("=")

@@ -1,0 +1,139 @@
+# The real root module applied to a local AWS emulator (moto), sized so that 10,000 changes flow end to end in seconds.
+# `make demo` applies it through tests/sandbox/terraform_stack.py; by hand, with a moto server on port 5000:
+#   terraform init && terraform apply -var endpoint=http://127.0.0.1:5000
+# The bucket policy denies requests without TLS, so the handlers need an HTTPS endpoint: the sandbox serves one with
+# a certificate made per run (trusted through SSL_CERT_FILE for Terraform, AWS_CA_BUNDLE for the SDKs).
+# Credentials are the emulator's dummies and every skip flag is set, so nothing here can reach a real AWS account.
+
+locals {
+  cluster_identifier = "${var.name}-warehouse"
+  database           = "dev"
+  db_user            = "cdc_loader"
+  target_schema      = "cdc"
+  target_table       = "readings"
+
+  # Every service the root module and this example call.
+  services = [
+    "cloudwatch", "dynamodb", "events", "firehose", "iam", "lambda", "logs", "redshift", "redshiftserverless",
+    "s3", "scheduler", "sns", "sqs", "sts",
+  ]
+}
+
+provider "aws" {
+  region     = "us-east-1"
+  access_key = var.access_key
+  secret_key = var.secret_key
+
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {
+    cloudwatch         = var.endpoint
+    dynamodb           = var.endpoint
+    events             = var.endpoint
+    firehose           = var.endpoint
+    iam                = var.endpoint
+    lambda             = var.endpoint
+    logs               = var.endpoint
+    redshift           = var.endpoint
+    redshiftserverless = var.endpoint
+    s3                 = var.endpoint
+    scheduler          = var.endpoint
+    sns                = var.endpoint
+    sqs                = var.endpoint
+    sts                = var.endpoint
+  }
+}
+
+module "cdc" {
+  source = "../.."
+
+  name        = var.name
+  aggregation = var.aggregation
+
+  # The key schema the generator's iot profile writes: id (S) and timestamp (N).
+  table = {
+    name                   = "${var.name}-readings"
+    create                 = true
+    hash_key               = { name = "id", type = "S" }
+    range_key              = { name = "timestamp", type = "N" }
+    point_in_time_recovery = false
+    deletion_protection    = false
+  }
+
+  stream_mapping = {
+    batch_size                         = 1000
+    maximum_batching_window_in_seconds = 1
+    maximum_retry_attempts             = 3
+  }
+
+  bucket = {
+    name          = "${var.name}-changes"
+    prefix        = "cdc"
+    force_destroy = true
+  }
+
+  firehose = {
+    buffering_size_mb          = 1
+    buffering_interval_seconds = 5
+  }
+
+  writer = {
+    memory_size        = 256
+    timeout            = 30
+    log_retention_days = 1
+  }
+
+  load_strategy = var.load_strategy
+  redshift = {
+    kind               = "provisioned"
+    cluster_identifier = local.cluster_identifier
+    db_user            = local.db_user
+    database           = local.database
+    executor           = "data_api"
+    data_api_mode      = var.data_api_mode
+    create_copy_role   = true
+  }
+
+  target_spec = {
+    schema = local.target_schema
+    table  = local.target_table
+    # "timestamp" is a reserved SQL word: the loader refuses it as a column name.
+    key_column_names = { timestamp = "ts" }
+  }
+
+  loader = {
+    s3_event = {
+      batch_size                         = 1000
+      maximum_batching_window_in_seconds = 2
+    }
+    schedule = {
+      rate_minutes = 1
+    }
+    log_retention_days = 1
+  }
+}
+
+# The warehouse the Data API emulator stands in for. The loader only needs its identifier, so the module takes the
+# name, not this resource: the cluster in turn takes the module's COPY role.
+resource "aws_redshift_cluster" "warehouse" {
+  #checkov:skip=CKV_AWS_64:Emulated cluster: no data at rest outside this process.
+  #checkov:skip=CKV_AWS_71:Emulated cluster: audit logging has nowhere to go.
+  #checkov:skip=CKV_AWS_105:Emulated cluster: no network listener to require TLS on.
+  #checkov:skip=CKV_AWS_142:Emulated cluster: no KMS in the sandbox.
+  #checkov:skip=CKV_AWS_154:Emulated cluster: no VPC in the sandbox.
+  #checkov:skip=CKV_AWS_321:Emulated cluster: no VPC in the sandbox.
+  #checkov:skip=CKV_AWS_343:Emulated cluster: snapshots are meaningless for a throwaway emulator.
+  cluster_identifier  = local.cluster_identifier
+  database_name       = local.database
+  master_username     = "admin_user"
+  master_password     = var.warehouse_master_password
+  node_type           = "ra3.xlplus"
+  cluster_type        = "single-node"
+  publicly_accessible = false
+  iam_roles           = [module.cdc.copy_role_arn]
+  skip_final_snapshot = true
+}

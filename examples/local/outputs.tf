@@ -1,0 +1,129 @@
+output "region" {
+  description = "Region every resource lives in."
+  value       = "us-east-1"
+}
+
+output "aggregation" {
+  description = "The aggregation strategy in use."
+  value       = module.cdc.aggregation
+}
+
+output "load_strategy" {
+  description = "The load strategy in use."
+  value       = module.cdc.load_strategy
+}
+
+output "data_api_mode" {
+  description = "How the loader follows its Data API statements (async or poll)."
+  value       = var.data_api_mode
+}
+
+output "table_name" {
+  description = "The DynamoDB table the generator writes to."
+  value       = module.cdc.table_name
+}
+
+output "table_stream_arn" {
+  description = "The table's stream, read by the writer's event source mapping."
+  value       = module.cdc.table_stream_arn
+}
+
+output "table_key" {
+  description = "The table's key schema."
+  value       = module.cdc.table_key
+}
+
+output "bucket_name" {
+  description = "Bucket that holds change files and manifests."
+  value       = module.cdc.bucket_name
+}
+
+output "raw_prefix" {
+  description = "Where change files land."
+  value       = module.cdc.raw_prefix
+}
+
+output "manifests_prefix" {
+  description = "Where load manifests land."
+  value       = module.cdc.manifests_prefix
+}
+
+output "quarantine_prefix" {
+  description = "Where quarantined records land."
+  value       = module.cdc.quarantine_prefix
+}
+
+output "writer_function_name" {
+  description = "The stream reader function."
+  value       = module.cdc.writer_function_name
+}
+
+output "event_source_mapping_uuid" {
+  description = "The stream-to-writer mapping."
+  value       = module.cdc.event_source_mapping_uuid
+}
+
+output "dlq_url" {
+  description = "The writer's dead-letter queue."
+  value       = module.cdc.dlq_url
+}
+
+output "delivery_stream_name" {
+  description = "Firehose delivery stream (aggregation = firehose only)."
+  value       = module.cdc.delivery_stream_name
+}
+
+output "loader_function_name" {
+  description = "The loader function."
+  value       = module.cdc.loader_function_name
+}
+
+output "load_completion_function_name" {
+  description = "The Data API completion function (data_api_mode = async only)."
+  value       = module.cdc.load_completion_function_name
+}
+
+output "load_queue_url" {
+  description = "The queue S3 notifies (load_strategy = s3_event only)."
+  value       = module.cdc.load_queue_url
+}
+
+output "load_schedule_arn" {
+  description = "The load schedule (load_strategy = schedule only)."
+  value       = module.cdc.load_schedule_arn
+}
+
+output "load_alerts_topic_arn" {
+  description = "Topic that receives load alerts."
+  value       = module.cdc.load_alerts_topic_arn
+}
+
+output "copy_role_arn" {
+  description = "The COPY role associated with the cluster."
+  value       = module.cdc.copy_role_arn
+}
+
+output "cluster_identifier" {
+  description = "The emulated Redshift cluster."
+  value       = aws_redshift_cluster.warehouse.cluster_identifier
+}
+
+output "database" {
+  description = "Database the loader writes to."
+  value       = local.database
+}
+
+output "db_user" {
+  description = "Database user the loader's temporary credentials are for."
+  value       = local.db_user
+}
+
+output "target_schema" {
+  description = "Schema of the target table."
+  value       = local.target_schema
+}
+
+output "target_table" {
+  description = "The target table."
+  value       = local.target_table
+}

@@ -1,0 +1,377 @@
+"""``make demo``: the whole pipeline on one machine, with no AWS account, and its proof.
+
+``python -m tests.sandbox.demo --aggregation lambda --load s3_event --changes 10000``
+
+1. a throwaway PostgreSQL (the tests' own) and an in-process moto server on 127.0.0.1,
+   with the named moto patches of ``tests/sandbox/patches`` installed;
+2. ``terraform apply`` of ``examples/local`` (the real root module, endpoints -> moto);
+3. ``python -m ddb_cdc.cli init`` with the loader function's deployed environment;
+4. the local Lambda runtime, which runs the deployed handlers from the deployed zip as
+   the deployed mappings, schedules and rules say;
+5. the generator writes the changes into the table Terraform created;
+6. wait until every component is idle and the table's scan equals the target view;
+7. the report, then ``terraform destroy`` and everything stopped.
+
+Exit status: 0 when every run had 0 mismatches, 1 otherwise, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import boto3
+
+from tests.rig.postgres import running_server
+from tests.sandbox import verify
+from tests.sandbox.report import Report
+
+REPO: Final = Path(__file__).resolve().parents[2]
+REGION: Final = "us-east-1"
+AGGREGATIONS: Final = ("lambda", "firehose")
+LOAD_STRATEGIES: Final = ("s3_event", "schedule")
+DATA_API_MODES: Final = ("async", "poll")
+FAKE_CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    aggregation: str = "lambda"
+    load_strategy: str = "s3_event"
+    data_api_mode: str = "async"
+    changes: int = 10_000
+    update_share: float = 0.2
+    delete_share: float = 0.1
+    seed: int = 7
+    clock_factor: float = 30.0
+    settle_timeout: float = 120.0
+    work_dir: Path | None = None
+
+
+def _log(message: str) -> None:
+    print(f"[demo {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def aws_environment(endpoint: str) -> dict[str, str]:
+    """What a process needs to talk to the emulator: the standard AWS variables only."""
+    return {
+        **FAKE_CREDENTIALS,
+        "AWS_CA_BUNDLE": os.environ["AWS_CA_BUNDLE"],
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+
+@contextlib.contextmanager
+def _environment_variable(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+def client(service: str, endpoint: str) -> Any:
+    """A boto3 client for the emulator, with its dummy keys (never the caller's real ones)."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+    )
+
+
+class Phases:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        _log(f"{name} ...")
+        try:
+            yield
+        finally:
+            self.seconds[name] = round(time.monotonic() - started, 2)
+            _log(f"{name} done in {self.seconds[name]:.1f} s")
+
+
+def _python_env(endpoint: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(aws_environment(endpoint))
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "lambda_src"), str(REPO)])
+    return env
+
+
+def run_init(endpoint: str, loader_environment: dict[str, str]) -> dict[str, Any]:
+    """What an operator runs once: the CLI with the loader function's own environment."""
+    env = {**_python_env(endpoint), **loader_environment}
+    done = subprocess.run(
+        [sys.executable, "-m", "ddb_cdc.cli", "init"], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"cli init failed ({done.returncode}): {done.stderr[-2000:]}")
+    return _last_json_document(done.stdout)
+
+
+def _last_json_document(text: str) -> dict[str, Any]:
+    """The CLI prints its JSON log lines and then its (indented) result on stdout: take the last."""
+    decoder, position, last = json.JSONDecoder(), 0, None
+    while position < len(text):
+        if text[position].isspace():
+            position += 1
+            continue
+        last, position = decoder.raw_decode(text, position)
+    if not isinstance(last, dict):
+        raise RuntimeError(f"no JSON result in: {text[-500:]!r}")
+    return last
+
+
+def run_generator(endpoint: str, table: str, options: Options) -> dict[str, Any]:
+    argv = [
+        sys.executable,
+        "-m",
+        "ddb_cdc.generator",
+        "--table",
+        table,
+        "--items",
+        str(options.changes),
+        "--profile",
+        "iot",
+        "--update-share",
+        str(options.update_share),
+        "--delete-share",
+        str(options.delete_share),
+        "--seed",
+        str(options.seed),
+        "--region",
+        REGION,
+    ]
+    done = subprocess.run(argv, env=_python_env(endpoint), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"generator failed ({done.returncode}): {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _count_objects(s3: Any, bucket: str, prefix: str) -> tuple[int, int]:
+    count = size = 0
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(".json.gz"):
+                count += 1
+                size += item["Size"]
+    return count, size
+
+
+def _tombstones(connection: Any, schema: str, table: str) -> int:
+    from ddb_cdc.warehouse.identifiers import quote
+
+    with connection.cursor() as cursor:
+        cursor.execute(f'SELECT COUNT(*) FROM {quote(schema)}.{quote(table)} WHERE "_cdc_deleted"')
+        (count,) = cursor.fetchone()
+    connection.commit()
+    return int(count)
+
+
+def run_demo(options: Options) -> Report:
+    """One combination, start to finish. Everything started here is stopped here."""
+    from tests.sandbox.lambda_runtime import LocalLambdaRuntime
+    from tests.sandbox.moto_server import CA_BUNDLE_NAME, running_moto
+    from tests.sandbox.patches import installed_patches
+    from tests.sandbox.terraform_stack import LocalStack
+
+    report = Report(options.aggregation, options.load_strategy, options.data_api_mode)
+    phases = Phases()
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        work_dir = options.work_dir or Path(tempfile.mkdtemp(prefix="cdc-demo-"))
+        stack.callback(_keep_or_remove, work_dir, report)
+        with phases.timed("start postgres + moto"):
+            pg = stack.enter_context(running_server())
+            endpoint = stack.enter_context(running_moto(tls_dir=work_dir / "tls"))
+            # Every SDK client of this process and its children trusts the emulator's certificate.
+            ca_bundle = str(work_dir / "tls" / CA_BUNDLE_NAME)
+            stack.enter_context(_environment_variable("AWS_CA_BUNDLE", ca_bundle))
+            patches = stack.enter_context(installed_patches(pg_dsn=pg.dsn(), endpoint_url=endpoint))
+        report.patches = patches.describe()
+
+        terraform = LocalStack(
+            endpoint=endpoint,
+            variables={
+                "aggregation": options.aggregation,
+                "load_strategy": options.load_strategy,
+                "data_api_mode": options.data_api_mode,
+            },
+            ca_bundle=Path(ca_bundle),
+            log_path=work_dir / "terraform.log",
+        )
+        # Destroyed even when a later step fails, before moto and PostgreSQL stop.
+        stack.callback(phases_destroy, phases, terraform, report)
+        with phases.timed("terraform apply"):
+            outputs = terraform.apply()
+
+        lambda_client = client("lambda", endpoint)
+        loader_env = lambda_client.get_function_configuration(FunctionName=outputs["loader_function_name"])[
+            "Environment"
+        ]["Variables"]
+        spec = json.loads(loader_env["CDC_TARGET_SPEC"])
+        # Before anything can produce events: the runtime owns Lambda invoke and EventBridge's Lambda targets.
+        runtime = LocalLambdaRuntime(
+            endpoint,
+            region=REGION,
+            clock_factor=options.clock_factor,
+            work_dir=work_dir / "lambda",
+            log_dir=work_dir / "logs",
+        )
+        stack.enter_context(runtime)
+        with phases.timed("cli init"):
+            run_init(endpoint, loader_env)
+
+        with phases.timed("generate changes"):
+            report.changes = run_generator(endpoint, outputs["table_name"], options)
+        last_write = time.monotonic()
+
+        dynamodb = client("dynamodb", endpoint)
+        connection = stack.enter_context(contextlib.closing(pg.connect()))
+        view = f"{spec['table']}_current"
+        with phases.timed("settle"):
+            expected = verify.scan_table(dynamodb, outputs["table_name"])
+            comparison = verify.compare(expected, verify.read_view(connection, spec["schema"], view))
+            deadline = time.monotonic() + options.settle_timeout
+            while comparison.mismatches and time.monotonic() < deadline:
+                time.sleep(0.25)
+                comparison = verify.compare(expected, verify.read_view(connection, spec["schema"], view))
+            if not comparison.mismatches:
+                report.freshness_seconds = round(time.monotonic() - last_write, 2)
+            # Then let every component drain (late duplicates, completion events) and check again.
+            while not patches.idle() or not runtime.idle():
+                if time.monotonic() > deadline:
+                    _log("components still busy at the deadline")
+                    break
+                time.sleep(0.25)
+            comparison = verify.compare(
+                verify.scan_table(dynamodb, outputs["table_name"]),
+                verify.read_view(connection, spec["schema"], view),
+            )
+
+        report.table_items, report.view_rows = comparison.table_items, comparison.view_rows
+        report.mismatches = comparison.mismatches
+        report.mismatch_sample = comparison.sample()
+        report.tombstones = _tombstones(connection, spec["schema"], spec["table"])
+        s3 = client("s3", endpoint)
+        report.s3_objects, report.s3_bytes = _count_objects(s3, outputs["bucket_name"], outputs["raw_prefix"])
+        report.runtime = runtime.stats()
+        report.data_api = patches.data_api.stats()
+        report.firehose = patches.firehose.stats() if options.aggregation == "firehose" else None
+        stream_mapping = next(
+            (m for m in report.runtime.get("mappings", []) if ":dynamodb:" in str(m.get("source_arn"))), {}
+        )
+        report.stream_batches = int(stream_mapping.get("batches", 0))
+        report.max_records_per_batch = int(stream_mapping.get("max_batch", 0))
+        report.configured_batch_size = stream_mapping.get("batch_size")
+        report.copy_statements = int(report.data_api.get("copy_statements_committed", 0))
+        report.rows_copied = int(report.data_api.get("rows_copied", 0))
+        report.rows_merged = int(report.data_api.get("rows_merged", 0))
+        report.loads_failed = int(report.data_api.get("batches_failed", 0))
+        report.deployed = {"outputs": outputs, "loader_environment": sorted(loader_env)}
+    report.phases = phases.seconds
+    report.wall_seconds = round(time.monotonic() - started, 2)
+    return report
+
+
+def _keep_or_remove(work_dir: Path, report: Report) -> None:
+    """Logs (Terraform, each function, the provider) stay for a run that failed or did not finish."""
+    if report.ok:
+        shutil.rmtree(work_dir, ignore_errors=True)
+    else:
+        _log(f"logs kept in {work_dir} (terraform.log, logs/<function>.log)")
+
+
+def phases_destroy(phases: Phases, terraform: Any, report: Report) -> None:
+    with phases.timed("terraform destroy"):
+        terraform.destroy()
+    report.resources_left_after_destroy = terraform.state_resources()
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path | None]:
+    parser = argparse.ArgumentParser(prog="python -m tests.sandbox.demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--aggregation", default="lambda", help=f"{' | '.join(AGGREGATIONS)} | all")
+    parser.add_argument("--load", default="s3_event", help=f"{' | '.join(LOAD_STRATEGIES)} | all")
+    parser.add_argument("--data-api-mode", default="async", help=" | ".join(DATA_API_MODES))
+    parser.add_argument("--changes", type=int, default=10_000, help="changes the generator writes")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--clock-factor", type=float, default=30.0, help="schedules run this much faster")
+    parser.add_argument("--settle-timeout", type=float, default=120.0, help="seconds to wait for the view")
+    parser.add_argument("--report-json", type=Path, help="also write the report(s) here as JSON")
+    args = parser.parse_args(argv)
+
+    def pick(name: str, value: str, allowed: tuple[str, ...], all_ok: bool = True) -> tuple[str, ...]:
+        if all_ok and value == "all":
+            return allowed
+        if value not in allowed:
+            parser.error(
+                f"unknown {name} {value!r}: choose one of {', '.join(allowed)}" + (", all" if all_ok else "")
+            )
+        return (value,)
+
+    aggregations = pick("AGGREGATION", args.aggregation, AGGREGATIONS)
+    loads = pick("LOAD", args.load, LOAD_STRATEGIES)
+    (mode,) = pick("DATA_API_MODE", args.data_api_mode, DATA_API_MODES, all_ok=False)
+    if args.changes < 1:
+        parser.error("--changes must be at least 1")
+    runs = [
+        Options(
+            aggregation=aggregation,
+            load_strategy=load,
+            data_api_mode=mode,
+            changes=args.changes,
+            seed=args.seed,
+            clock_factor=args.clock_factor,
+            settle_timeout=args.settle_timeout,
+        )
+        for aggregation in aggregations
+        for load in loads
+    ]
+    return runs, args.report_json
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    runs, report_json = parse_args(argv)
+    reports = []
+    for options in runs:
+        report = run_demo(options)
+        print(report.as_text(), flush=True)
+        reports.append(report)
+    if report_json:
+        report_json.write_text("[" + ",\n".join(report.as_json() for report in reports) + "]\n")
+    return 0 if all(report.ok for report in reports) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

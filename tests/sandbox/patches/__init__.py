@@ -1,0 +1,61 @@
+"""Named corrections to moto, each where moto departs from AWS in a way the sandbox depends on.
+
+Every patch module defines ``NAME`` (short, kebab-case), ``FOLLOWS`` (the AWS behaviour it
+implements, with the documentation it follows) and ``installed(...)``, a context manager that
+applies the patch in this process and reverts it on exit. Production code never imports this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+
+@dataclass(slots=True)
+class InstalledPatches:
+    """What :func:`installed_patches` applied, with the handles the demo reads."""
+
+    modules: list[ModuleType] = field(default_factory=list)
+    data_api: Any = None  # tests.sandbox.data_api.DataApiEngine
+    firehose: Any = None  # tests.sandbox.patches.firehose.FirehoseDelivery
+
+    def describe(self) -> list[dict[str, str]]:
+        return [{"name": module.NAME, "follows": module.FOLLOWS} for module in self.modules]
+
+    def idle(self) -> bool:
+        """No Data API statement running and no record waiting in a Firehose buffer."""
+        return bool(self.data_api.idle() and self.firehose.idle())
+
+
+@contextlib.contextmanager
+def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPatches]:
+    """Every patch the sandbox needs before ``terraform apply``, reverted in reverse order on exit.
+
+    The Lambda runtime installs ``lambda-invoke`` (with itself as the target) and
+    ``events-lambda-target`` when it starts; here ``lambda-invoke`` only detaches moto's own
+    push delivery, so changes written before the runtime starts stay in the stream.
+    """
+    from tests.sandbox.patches import (
+        events_lambda,
+        firehose,
+        lambda_invoke,
+        redshift_data,
+        s3_secure_transport,
+    )
+    from tests.sandbox.terraform_stack import PROVIDER_PATCHES
+
+    result = InstalledPatches()
+    with contextlib.ExitStack() as stack:
+        for module in PROVIDER_PATCHES:
+            stack.enter_context(module.installed())
+            result.modules.append(module)
+        stack.enter_context(s3_secure_transport.installed())
+        result.modules.append(s3_secure_transport)
+        stack.enter_context(lambda_invoke.installed())
+        result.firehose = stack.enter_context(firehose.installed())
+        result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url))
+        result.modules += [lambda_invoke, events_lambda, firehose, redshift_data]
+        yield result

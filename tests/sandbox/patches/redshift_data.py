@@ -1,0 +1,241 @@
+"""Route moto's Redshift Data API to the sandbox engine that runs it on PostgreSQL.
+
+moto 5.2.5 answers ``ExecuteStatement`` with canned results, keeps every statement
+STARTED forever and has no ``BatchExecuteStatement``. While :func:`installed` is active,
+moto's ``redshift-data`` handlers (the same class serves ``mock_aws`` and an in-process
+``ThreadedMotoServer``) hand every call to :class:`tests.sandbox.data_api.DataApiEngine`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Collection, Iterator
+from typing import Any, Final
+
+import boto3
+from moto.events.models import events_backends
+from moto.redshift.models import redshift_backends
+from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
+from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+
+from tests.sandbox.data_api import DataApiEngine, InvalidRequest, Statement, StatementNotFound
+
+NAME: Final = "redshift-data"
+FOLLOWS: Final = (
+    "Amazon Redshift Data API Reference (https://docs.aws.amazon.com/redshift-data/latest/APIReference/): "
+    "BatchExecuteStatement runs its SQL list as one transaction; ExecuteStatement with :name Parameters; "
+    "DescribeStatement walks SUBMITTED -> STARTED -> FINISHED | FAILED | ABORTED with SubStatements; "
+    "GetStatementResult pages typed Records with NextToken; CancelStatement aborts; ListStatements. "
+    "WithEvent=True puts 'Redshift Data Statement Status Change' on the default event bus "
+    "(https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-monitoring-events.html). The SQL runs on "
+    "PostgreSQL through tests/sandbox/redshift_sql.py; COPY reads the manifest's objects from S3."
+)
+
+_ACTIONS: Final = (
+    "batch_execute_statement",
+    "execute_statement",
+    "describe_statement",
+    "get_statement_result",
+    "cancel_statement",
+    "list_statements",
+)
+_MAX_SQLS: Final = 40  # the API model's limit on Sqls
+
+_engine: DataApiEngine | None = None
+_workgroups: frozenset[str] | None = None
+
+
+def _current() -> DataApiEngine:
+    if _engine is None:  # only reachable if a handler outlives installed()
+        raise ValidationException("the sandbox Data API engine is not running")
+    return _engine
+
+
+def _connection(response: Any) -> dict[str, Any]:
+    """Validate the target and authentication the way the Data API does."""
+    cluster = response._get_param("ClusterIdentifier")
+    workgroup = response._get_param("WorkgroupName")
+    db_user = response._get_param("DbUser")
+    secret_arn = response._get_param("SecretArn")
+    database = response._get_param("Database")
+    if not cluster and not workgroup:
+        raise ValidationException("Either ClusterIdentifier or WorkgroupName needs to be specified.")
+    if cluster and workgroup:
+        raise ValidationException("Only one of ClusterIdentifier or WorkgroupName can be specified.")
+    if not database:
+        raise ValidationException("Database needs to be specified.")
+    if cluster:
+        clusters = redshift_backends[response.current_account][response.region].clusters
+        if cluster not in clusters:
+            raise ValidationException("Redshift endpoint doesn't exist in this region.")
+        if not db_user and not secret_arn:
+            raise ValidationException(
+                "Either DbUser or SecretArn needs to be specified for a provisioned cluster."
+            )
+    elif _workgroups is not None and workgroup not in _workgroups:
+        raise ValidationException(f"Workgroup {workgroup} not found.")
+    return {
+        "database": database,
+        "cluster_identifier": cluster,
+        "workgroup_name": workgroup,
+        "db_user": db_user,
+        "secret_arn": secret_arn,
+        "account_id": response.current_account,
+        "region": response.region,
+    }
+
+
+def _submitted(statement: Statement) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "Id": statement.id,
+        "CreatedAt": statement.created_at,
+        "Database": statement.database,
+    }
+    for key, value in (
+        ("ClusterIdentifier", statement.cluster_identifier),
+        ("WorkgroupName", statement.workgroup_name),
+        ("DbUser", statement.db_user),
+        ("SecretArn", statement.secret_arn),
+    ):
+        if value:
+            body[key] = value
+    return body
+
+
+def _submit(response: Any, sqls: list[str], *, batch: bool) -> str:
+    # Sessions and CSV results are real API features the sandbox does not emulate: refuse
+    # them loudly rather than run the statement differently.
+    for unsupported in ("SessionId", "SessionKeepAliveSeconds"):
+        if response._get_param(unsupported) is not None:
+            raise ValidationException(f"{unsupported} is not supported by the sandbox Data API.")
+    if response._get_param("ResultFormat") not in (None, "JSON"):
+        raise ValidationException("ResultFormat CSV is not supported by the sandbox Data API.")
+    connection = _connection(response)
+    statement = _current().submit(
+        sqls,
+        batch=batch,
+        statement_name=response._get_param("StatementName"),
+        with_event=bool(response._get_param("WithEvent")),
+        parameters=response._get_param("Parameters"),
+        **connection,
+    )
+    return _json(_submitted(statement))
+
+
+def _json(body: dict[str, Any]) -> str:
+    return json.dumps(body)
+
+
+def batch_execute_statement(self: Any) -> str:
+    sqls = self._get_param("Sqls")
+    if not isinstance(sqls, list) or not 1 <= len(sqls) <= _MAX_SQLS:
+        raise ValidationException(f"Sqls must hold 1 to {_MAX_SQLS} SQL statements.")
+    return _submit(self, [str(sql) for sql in sqls], batch=True)
+
+
+def execute_statement(self: Any) -> str:
+    sql = self._get_param("Sql")
+    if not sql:
+        raise ValidationException("Sql needs to be specified.")
+    return _submit(self, [str(sql)], batch=False)
+
+
+@contextlib.contextmanager
+def _api_errors() -> Iterator[None]:
+    try:
+        yield
+    except StatementNotFound:
+        raise ResourceNotFoundException() from None
+    except InvalidRequest as exc:
+        raise ValidationException(str(exc)) from None
+
+
+def describe_statement(self: Any) -> str:
+    with _api_errors():
+        return _json(_current().describe(str(self._get_param("Id"))))
+
+
+def get_statement_result(self: Any) -> str:
+    with _api_errors():
+        return _json(_current().result(str(self._get_param("Id")), self._get_param("NextToken")))
+
+
+def cancel_statement(self: Any) -> str:
+    with _api_errors():
+        return _json({"Status": _current().cancel(str(self._get_param("Id")))})
+
+
+def list_statements(self: Any) -> str:
+    statements = _current().list(
+        status=self._get_param("Status"), statement_name=self._get_param("StatementName")
+    )
+    limit = int(self._get_param("MaxResults") or 100)
+    return _json({"Statements": statements[:limit]})
+
+
+def _eventbridge_publisher(statement: Statement) -> None:
+    """Put the status event on moto's default bus in-process, so its rules route it."""
+    entries = events_backends[statement.account_id][statement.region].put_events([statement.event()])
+    failed = [entry for entry in entries if "ErrorCode" in entry]
+    if failed:
+        raise RuntimeError(f"EventBridge refused the event: {failed}")
+
+
+@contextlib.contextmanager
+def installed(
+    pg_dsn: str,
+    s3_endpoint_url: str | None,
+    *,
+    region: str = "us-east-1",
+    max_workers: int = 4,
+    page_rows: int = 1000,
+    workgroups: Collection[str] | None = None,
+    publish_events: bool = True,
+) -> Iterator[DataApiEngine]:
+    """Route moto's Data API to a new engine on ``pg_dsn``; yields the engine.
+
+    ``s3_endpoint_url`` is where COPY reads manifests and objects (the moto server's
+    URL; None under ``mock_aws``). ``workgroups``: Serverless workgroup names to accept
+    (moto has no Redshift Serverless; None accepts any name). Clusters must exist in
+    moto's redshift backend (``create_cluster``).
+    """
+    global _engine, _workgroups
+    if _engine is not None:
+        raise RuntimeError("the redshift-data patch is already installed")
+    s3 = boto3.client(
+        "s3",
+        region_name=region,
+        endpoint_url=s3_endpoint_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    engine = DataApiEngine(
+        pg_dsn,
+        s3,
+        publish=_eventbridge_publisher if publish_events else None,
+        max_workers=max_workers,
+        page_rows=page_rows,
+    )
+    originals = {name: RedshiftDataAPIServiceResponse.__dict__.get(name) for name in _ACTIONS}
+    handlers = {
+        "batch_execute_statement": batch_execute_statement,
+        "execute_statement": execute_statement,
+        "describe_statement": describe_statement,
+        "get_statement_result": get_statement_result,
+        "cancel_statement": cancel_statement,
+        "list_statements": list_statements,
+    }
+    _engine, _workgroups = engine, frozenset(workgroups) if workgroups is not None else None
+    for name, handler in handlers.items():
+        setattr(RedshiftDataAPIServiceResponse, name, handler)
+    try:
+        yield engine
+    finally:
+        for name, original in originals.items():
+            if original is None:
+                delattr(RedshiftDataAPIServiceResponse, name)
+            else:
+                setattr(RedshiftDataAPIServiceResponse, name, original)
+        _engine, _workgroups = None, None
+        engine.close()

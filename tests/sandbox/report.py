@@ -1,0 +1,78 @@
+"""The demo's report: what happened, in numbers, as text for people and JSON for tests."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Report:
+    aggregation: str
+    load_strategy: str
+    data_api_mode: str
+    changes: dict[str, int] = field(default_factory=dict)  # generator summary: puts, updates, deletes
+    stream_batches: int = 0  # writer invocations by the stream mapping
+    max_records_per_batch: int = 0
+    configured_batch_size: int | None = None
+    s3_objects: int = 0  # change files under raw/<table>/
+    s3_bytes: int = 0
+    copy_statements: int = 0  # COPYs committed by the Data API emulator
+    loads_failed: int = 0
+    rows_copied: int = 0
+    rows_merged: int = 0
+    table_items: int = 0
+    view_rows: int = 0
+    tombstones: int = 0
+    mismatches: int = -1
+    mismatch_sample: dict[str, list[str]] = field(default_factory=dict)
+    freshness_seconds: float | None = None  # last acknowledged write -> view equals the table
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per phase
+    wall_seconds: float = 0.0
+    runtime: dict[str, Any] = field(default_factory=dict)  # the local Lambda runtime's stats
+    data_api: dict[str, Any] = field(default_factory=dict)
+    firehose: dict[str, Any] | None = None
+    patches: list[dict[str, str]] = field(default_factory=list)
+    deployed: dict[str, Any] = field(default_factory=dict)
+    resources_left_after_destroy: list[str] | None = (
+        None  # `terraform state list` after destroy  # what Terraform deployed, as the runtime read it
+    )
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0 and not self.resources_left_after_destroy
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str)
+
+    def as_text(self) -> str:
+        changes = self.changes
+        total = changes.get("operations", sum(changes.get(k, 0) for k in ("puts", "updates", "deletes")))
+        lines = [
+            f"sandbox report: aggregation={self.aggregation} load={self.load_strategy} "
+            f"data_api_mode={self.data_api_mode}",
+            f"  changes generated     {total:>10,}  (puts {changes.get('puts', 0):,}, updates "
+            f"{changes.get('updates', 0):,}, deletes {changes.get('deletes', 0):,})",
+            f"  stream batches        {self.stream_batches:>10,}  (largest {self.max_records_per_batch:,} "
+            f"records; mapping batch_size {self.configured_batch_size})",
+            f"  S3 change objects     {self.s3_objects:>10,}  ({self.s3_bytes:,} bytes gzip)",
+            f"  COPY statements       {self.copy_statements:>10,}  ({self.rows_copied:,} rows staged; "
+            f"{self.loads_failed} failed loads)",
+            f"  rows merged           {self.rows_merged:>10,}",
+            f"  tombstones            {self.tombstones:>10,}",
+            f"  table items / view    {self.table_items:>10,} / {self.view_rows:,}",
+            f"  mismatches            {self.mismatches:>10,}" + ("" if self.ok else "   <-- FAILED"),
+            "  freshness             "
+            + (
+                f"{self.freshness_seconds:>10.1f} s  (last acknowledged write -> view equals the table)"
+                if self.freshness_seconds is not None
+                else "       n/a  (the view never matched the table)"
+            ),
+            f"  wall time             {self.wall_seconds:>10.1f} s  ("
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
+            + ")",
+        ]
+        if not self.ok and self.mismatch_sample:
+            lines.append(f"  sample of mismatching keys: {json.dumps(self.mismatch_sample)}")
+        return "\n".join(lines)

@@ -1,0 +1,109 @@
+"""End to end, per strategy combination: exactly what ``make demo`` runs, with fewer changes.
+
+Each case runs the demo as its own process (as ``make demo`` does), so moto's global
+state, the patches and the Lambda workers never touch the rest of the test session,
+and asserts on its JSON report: zero mismatches, and that what the runtime did is what
+Terraform deployed (the mapping's batch size bounds every event the writer received).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox import demo
+
+CHANGES = 600
+
+
+def test_unknown_strategy_gets_a_clear_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args(["--aggregation", "kinesis"])
+    assert exit_info.value.code == 2
+    assert "unknown AGGREGATION 'kinesis': choose one of lambda, firehose, all" in capsys.readouterr().err
+
+
+def test_all_expands_to_every_combination():
+    runs, _ = demo.parse_args(["--aggregation", "all", "--load", "all"])
+    assert {(run.aggregation, run.load_strategy) for run in runs} == {
+        ("lambda", "s3_event"),
+        ("lambda", "schedule"),
+        ("firehose", "s3_event"),
+        ("firehose", "schedule"),
+    }
+
+
+def _run_demo(aggregation: str, load: str, report_path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.sandbox.demo",
+            f"--aggregation={aggregation}",
+            f"--load={load}",
+            f"--changes={CHANGES}",
+            f"--report-json={report_path}",
+        ],
+        cwd=demo.REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory) -> dict[tuple[str, str], tuple[dict | None, str]]:
+    """Every combination's demo, run side by side: most of a run is the AWS provider's own waiting
+    (terraform apply/destroy), so four at once take little longer than one."""
+    combinations = [(a, lo) for a in demo.AGGREGATIONS for lo in demo.LOAD_STRATEGIES]
+    directory = tmp_path_factory.mktemp("demo-reports")
+    paths = {combo: directory / f"{combo[0]}-{combo[1]}.json" for combo in combinations}
+    with ThreadPoolExecutor(max_workers=len(combinations)) as pool:
+        done = dict(zip(combinations, pool.map(lambda c: _run_demo(*c, paths[c]), combinations), strict=True))
+    results = {}
+    for combo, finished in done.items():
+        output = f"exit {finished.returncode}\n{finished.stdout}\n{finished.stderr[-4000:]}"
+        report = json.loads(paths[combo].read_text())[0] if paths[combo].exists() else None
+        results[combo] = (report, output)
+    return results
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("load", demo.LOAD_STRATEGIES)
+@pytest.mark.parametrize("aggregation", demo.AGGREGATIONS)
+def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, reports):
+    report, output = reports[(aggregation, load)]
+    assert report is not None, output
+    assert report["mismatches"] == 0, output
+    assert output.startswith("exit 0"), output
+
+    changes = report["changes"]
+    assert changes["puts"] + changes["updates"] + changes["deletes"] == CHANGES
+    assert report["table_items"] == report["view_rows"] == changes["puts"] - changes["deletes"]
+    assert report["tombstones"] == changes["deletes"]
+    assert report["copy_statements"] >= 1 and report["loads_failed"] == 0
+    assert report["resources_left_after_destroy"] == []
+
+    # The runtime used what Terraform deployed: the stream mapping's batch size bounds
+    # every event, and every stream record reached the writer.
+    assert report["configured_batch_size"] >= 1
+    assert 1 <= report["max_records_per_batch"] <= report["configured_batch_size"]
+    assert report["stream_batches"] >= -(-CHANGES // report["configured_batch_size"])
+    if aggregation == "lambda":
+        assert report["s3_objects"] == report["stream_batches"]  # one object per batch
+        assert report["firehose"] is None
+    else:
+        assert report["firehose"]["records"] == CHANGES
+        assert report["s3_objects"] == report["firehose"]["objects"]
+    schedules = report["runtime"]["schedules"]
+    if load == "schedule":
+        assert [s["expression"] for s in schedules] == ["rate(1 minute)"] and schedules[0]["fires"] >= 1
+    else:
+        assert schedules == []
+        assert any(":sqs:" in str(m["source_arn"]) for m in report["runtime"]["mappings"])
