@@ -19,6 +19,15 @@ output "table_key" {
     hash_key  = module.ddb_stream.hash_key
     range_key = module.ddb_stream.range_key
   }
+
+  # Checked here because only the table knows its key schema (an adopted table's is read from AWS).
+  precondition {
+    condition = alltrue([
+      for name in keys(coalesce(var.target_spec.key_column_names, {})) :
+      contains([for key in [module.ddb_stream.hash_key, module.ddb_stream.range_key] : key.name if key != null], name)
+    ])
+    error_message = "target_spec.key_column_names may only name the table's key attributes (hash_key, range_key)."
+  }
 }
 
 output "bucket_name" {

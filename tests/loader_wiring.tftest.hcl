@@ -113,3 +113,27 @@ run "root_rejects_unbuilt_strategy" {
 
   expect_failures = [var.load_strategy]
 }
+
+run "key_column_names_for_a_key_attribute_plans" {
+  command = plan
+
+  variables {
+    target_spec = { schema = "cdc", table = "orders", key_column_names = { order_id = "id" } }
+  }
+
+  assert {
+    condition     = output.table_key.hash_key.name == "order_id"
+    error_message = "Renaming the column of a key attribute must plan."
+  }
+}
+
+run "key_column_names_rejects_a_name_that_is_not_a_key_attribute" {
+  command = plan
+
+  variables {
+    # A typo would otherwise be dropped silently and the loader would fail at run time.
+    target_spec = { schema = "cdc", table = "orders", key_column_names = { Order_Id = "id" } }
+  }
+
+  expect_failures = [output.table_key]
+}

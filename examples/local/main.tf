@@ -11,12 +11,6 @@ locals {
   db_user            = "cdc_loader"
   target_schema      = "cdc"
   target_table       = "readings"
-
-  # Every service the root module and this example call.
-  services = [
-    "cloudwatch", "dynamodb", "events", "firehose", "iam", "lambda", "logs", "redshift", "redshiftserverless",
-    "s3", "scheduler", "sns", "sqs", "sts",
-  ]
 }
 
 provider "aws" {

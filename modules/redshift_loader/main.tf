@@ -437,6 +437,16 @@ data "aws_iam_policy_document" "load_queue" {
   }
 }
 
+# Stacks applied before the policy moved into the queue: forget the old policy resource instead of
+# deleting it, so S3 is never refused while the queue is updated to carry the same policy inline.
+removed {
+  from = aws_sqs_queue_policy.load
+
+  lifecycle {
+    destroy = false
+  }
+}
+
 # A bucket has ONE notification configuration: this resource owns it.
 resource "aws_s3_bucket_notification" "raw" {
   count = local.s3_event ? 1 : 0
@@ -452,8 +462,6 @@ resource "aws_s3_bucket_notification" "raw" {
   }
 
   # S3 sends a test event on creation and rejects the configuration if it cannot deliver.
-  # S3 checks that it may send to the queue; the queue's policy is part of the queue itself.
-  depends_on = [aws_sqs_queue.load]
 }
 
 # One invocation holds every message of a batching window and runs one COPY for

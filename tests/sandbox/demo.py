@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -189,6 +190,25 @@ def _count_objects(s3: Any, bucket: str, prefix: str) -> tuple[int, int]:
     return count, size
 
 
+def _wait_until_idle(runtime: Any, patches: Any, timeout_s: float, settle_s: float = 1.0) -> bool:
+    """True once the runtime and every patch were idle together for ``settle_s`` without a break.
+
+    The runtime is asked first: a loader invocation that submits an async statement and returns
+    leaves the Data API busy, which the second question then sees.
+    """
+    deadline = time.monotonic() + timeout_s
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        if runtime.idle() and patches.idle():
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= settle_s:
+                return True
+        else:
+            idle_since = None
+        time.sleep(0.1)
+    return False
+
+
 def _tombstones(connection: Any, schema: str, table: str) -> int:
     from ddb_cdc.warehouse.identifiers import quote
 
@@ -205,6 +225,7 @@ def run_demo(options: Options) -> Report:
     from tests.sandbox.moto_server import CA_BUNDLE_NAME, running_moto
     from tests.sandbox.patches import installed_patches
     from tests.sandbox.terraform_stack import LocalStack
+    from tests.tfharness.harness import OfflineTerraform
 
     report = Report(options.aggregation, options.load_strategy, options.data_api_mode)
     phases = Phases()
@@ -230,6 +251,8 @@ def run_demo(options: Options) -> Report:
             },
             ca_bundle=Path(ca_bundle),
             log_path=work_dir / "terraform.log",
+            # Its scratch copy of the repository lives in the run's folder and goes with it.
+            toolchain=OfflineTerraform.create(home=work_dir / "terraform"),
         )
         # Destroyed even when a later step fails, before moto and PostgreSQL stop.
         stack.callback(phases_destroy, phases, terraform, report)
@@ -270,11 +293,9 @@ def run_demo(options: Options) -> Report:
             if not comparison.mismatches:
                 report.freshness_seconds = round(time.monotonic() - last_write, 2)
             # Then let every component drain (late duplicates, completion events) and check again.
-            while not patches.idle() or not runtime.idle():
-                if time.monotonic() > deadline:
-                    _log("components still busy at the deadline")
-                    break
-                time.sleep(0.25)
+            report.drained = _wait_until_idle(runtime, patches, options.settle_timeout)
+            if not report.drained:
+                _log("components still busy at the deadline")
             comparison = verify.compare(
                 verify.scan_table(dynamodb, outputs["table_name"]),
                 verify.read_view(connection, spec["schema"], view),
@@ -361,16 +382,27 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     return runs, args.report_json
 
 
+def _terminated(signum: int, _frame: Any) -> None:
+    # SIGTERM (a CI cancel, a test timeout) unwinds like Ctrl-C: destroy, stop moto, PostgreSQL, workers.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     runs, report_json = parse_args(argv)
-    reports = []
+    signal.signal(signal.SIGTERM, _terminated)
+    reports, failures = [], 0
     for options in runs:
-        report = run_demo(options)
+        try:
+            report = run_demo(options)
+        except Exception as exc:  # one broken combination must not hide the others' results
+            failures += 1
+            _log(f"{options.aggregation}/{options.load_strategy} failed: {exc!r}")
+            continue
         print(report.as_text(), flush=True)
         reports.append(report)
     if report_json:
         report_json.write_text("[" + ",\n".join(report.as_json() for report in reports) + "]\n")
-    return 0 if all(report.ok for report in reports) else 1
+    return 0 if not failures and all(report.ok for report in reports) else 1
 
 
 if __name__ == "__main__":

