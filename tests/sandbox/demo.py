@@ -35,19 +35,12 @@ from typing import Any, Final
 import boto3
 
 from tests.rig.postgres import running_server
-from tests.sandbox import verify
+from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
 from tests.sandbox.report import Report
+from tests.sandbox.terraform_stack import AGGREGATIONS, DATA_API_MODES, LOAD_STRATEGIES, LocalStack
 
 REPO: Final = Path(__file__).resolve().parents[2]
 REGION: Final = "us-east-1"
-AGGREGATIONS: Final = ("lambda", "firehose")
-LOAD_STRATEGIES: Final = ("s3_event", "schedule")
-DATA_API_MODES: Final = ("async", "poll")
-FAKE_CREDENTIALS: Final = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +64,7 @@ def _log(message: str) -> None:
 def aws_environment(endpoint: str) -> dict[str, str]:
     """What a process needs to talk to the emulator: the standard AWS variables only."""
     return {
-        **FAKE_CREDENTIALS,
+        **DUMMY_CREDENTIALS,
         "AWS_CA_BUNDLE": os.environ["AWS_CA_BUNDLE"],
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_DEFAULT_REGION": REGION,
@@ -102,9 +95,7 @@ def client(service: str, endpoint: str) -> Any:
         service,
         endpoint_url=endpoint,
         region_name=REGION,
-        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        **client_credentials(),
     )
 
 
@@ -190,25 +181,6 @@ def _count_objects(s3: Any, bucket: str, prefix: str) -> tuple[int, int]:
     return count, size
 
 
-def _wait_until_idle(runtime: Any, patches: Any, timeout_s: float, settle_s: float = 1.0) -> bool:
-    """True once the runtime and every patch were idle together for ``settle_s`` without a break.
-
-    The runtime is asked first: a loader invocation that submits an async statement and returns
-    leaves the Data API busy, which the second question then sees.
-    """
-    deadline = time.monotonic() + timeout_s
-    idle_since: float | None = None
-    while time.monotonic() < deadline:
-        if runtime.idle() and patches.idle():
-            idle_since = idle_since or time.monotonic()
-            if time.monotonic() - idle_since >= settle_s:
-                return True
-        else:
-            idle_since = None
-        time.sleep(0.1)
-    return False
-
-
 def _tombstones(connection: Any, schema: str, table: str) -> int:
     from ddb_cdc.warehouse.identifiers import quote
 
@@ -221,10 +193,9 @@ def _tombstones(connection: Any, schema: str, table: str) -> int:
 
 def run_demo(options: Options) -> Report:
     """One combination, start to finish. Everything started here is stopped here."""
-    from tests.sandbox.lambda_runtime import LocalLambdaRuntime
+    from tests.sandbox.lambda_runtime import LocalLambdaRuntime, wait_stable
     from tests.sandbox.moto_server import CA_BUNDLE_NAME, running_moto
     from tests.sandbox.patches import installed_patches
-    from tests.sandbox.terraform_stack import LocalStack
     from tests.tfharness.harness import OfflineTerraform
 
     report = Report(options.aggregation, options.load_strategy, options.data_api_mode)
@@ -293,7 +264,11 @@ def run_demo(options: Options) -> Report:
             if not comparison.mismatches:
                 report.freshness_seconds = round(time.monotonic() - last_write, 2)
             # Then let every component drain (late duplicates, completion events) and check again.
-            report.drained = _wait_until_idle(runtime, patches, options.settle_timeout)
+            # The runtime is asked first: a loader invocation that submits an async statement and
+            # returns leaves the Data API busy, which the second question then sees.
+            report.drained = wait_stable(
+                lambda: runtime.idle() and patches.idle(), options.settle_timeout, settle_s=1.0
+            )
             if not report.drained:
                 _log("components still busy at the deadline")
             comparison = verify.compare(

@@ -55,6 +55,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.sandbox import DUMMY_CREDENTIALS, client_credentials
+
 WORKER = Path(__file__).with_name("lambda_worker.py")
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # synchronous invocation payload quota
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the init phase of an on-demand function
@@ -63,6 +65,22 @@ GET_RECORDS_LIMIT = 1000
 ASYNC_RETRY_DELAYS_S = (60.0, 120.0)  # Lambda waits 1 minute, then 2 minutes, between asynchronous attempts
 ASYNC_DEFAULT_RETRIES = 2
 ASYNC_DEFAULT_MAX_AGE_S = 21600
+
+
+def wait_stable(condition: Any, timeout_s: float, *, settle_s: float, poll_s: float = 0.1) -> bool:
+    """True once ``condition()`` held for ``settle_s`` without a break; False when ``timeout_s`` passed first."""
+    deadline = time.monotonic() + timeout_s
+    held_since: float | None = None
+    while time.monotonic() < deadline:
+        if condition():
+            held_since = held_since or time.monotonic()
+            if time.monotonic() - held_since >= settle_s:
+                return True
+        else:
+            held_since = None
+        time.sleep(poll_s)
+    return False
+
 
 DIFFERENCES_FROM_AWS = (
     "Concurrency: one warm worker per function, so invocations of a function run one at a time (AWS scales out "
@@ -191,9 +209,7 @@ class LocalFunction:
                 "AWS_REGION": self._region,
                 "AWS_DEFAULT_REGION": self._region,
                 "LAMBDA_TASK_ROOT": str(self.code_dir),
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
+                **DUMMY_CREDENTIALS,
                 # The standard SDK settings that point every client at the emulator.
                 "AWS_ENDPOINT_URL": self._endpoint_url,
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -1215,12 +1231,7 @@ class LocalLambdaRuntime:
         self.work_dir = Path(work_dir)
         self.log_dir = Path(log_dir)
         self.get_records_over_http = get_records_over_http
-        self._session = boto3.Session(
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            aws_session_token="testing",
-            region_name=region,
-        )
+        self._session = boto3.Session(**client_credentials(), region_name=region)
         self._config = Config(
             retries={"max_attempts": 3, "mode": "standard"},
             max_pool_connections=32,
@@ -1429,17 +1440,7 @@ class LocalLambdaRuntime:
 
     def wait_idle(self, timeout_s: float, *, settle_s: float = 0.5) -> bool:
         """True once idle() held for settle_s; False when timeout_s passed first."""
-        deadline = time.monotonic() + timeout_s
-        idle_since: float | None = None
-        while time.monotonic() < deadline:
-            if self.idle():
-                idle_since = idle_since or time.monotonic()
-                if time.monotonic() - idle_since >= settle_s:
-                    return True
-            else:
-                idle_since = None
-            time.sleep(0.05)
-        return False
+        return wait_stable(self.idle, timeout_s, settle_s=settle_s, poll_s=0.05)
 
     def stats(self) -> dict:
         return {

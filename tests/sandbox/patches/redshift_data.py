@@ -19,6 +19,7 @@ from moto.redshift.models import redshift_backends
 from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
+from tests.sandbox import client_credentials
 from tests.sandbox.data_api import DataApiEngine, InvalidRequest, Statement, StatementNotFound
 
 NAME: Final = "redshift-data"
@@ -207,8 +208,7 @@ def installed(
         "s3",
         region_name=region,
         endpoint_url=s3_endpoint_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+        **client_credentials(),
     )
     engine = DataApiEngine(
         pg_dsn,
