@@ -4,10 +4,12 @@ One envelope is one line of NDJSON::
 
     {"envelope_version":1,"op":"MODIFY","source_table":"orders","event_id":"…",
      "seq":"0000…0111","approx_created_at":"2026-11-27T03:49:52.000Z",
-     "keys":{"id":"a-1"},"key_string":"[[\\"id\\",\\"S\\",\\"a-1\\"]]","image":{…}}
+     "keys":{"id":"a-1"},"key_string":"[[\\"id\\",\\"S\\",\\"a-1\\"]]","image":{…},
+     "exact_numbers":{…}}
 
-``image`` is absent for ``REMOVE``. Every producer (stream writer, Firehose writer,
-backfill) calls this module, so the loaders can rely on one shape.
+``image`` is absent for ``REMOVE``; ``exact_numbers`` is present only when the image
+holds a number the warehouse might alter (see below). Every producer (stream writer,
+Firehose writer, backfill) calls this module, so the loaders can rely on one shape.
 
 The DynamoDB JSON converter emits JSON text directly instead of building Python
 objects and calling ``json.dumps``: the standard encoder cannot write a number
@@ -22,11 +24,25 @@ lose digits or cost several times more on the writer's hot path. Lossless means:
   by code point, numeric value and bytes respectively, so equal sets give equal text.
 * Strings are ASCII-escaped like ``json.dumps`` does by default, which keeps lines
   valid even for lone surrogates and makes the byte size of a line equal its length.
+
+Lossless also has to hold after the line is stored. Redshift keeps ``image`` in a SUPER
+column, and its documentation does not say what SUPER does with a 38-digit integer,
+``1E+125``, ``1E-36`` or ``1.50`` (a SUPER number may be a bigint, a decimal of at
+most 38 digits or a float8). So every number that such a store *might* alter
+(:func:`number_at_risk`) is also written, as a JSON string holding exactly the token
+the image has, in ``exact_numbers``: an object that mirrors the image down to those
+numbers only (maps by attribute name, lists and ``NS`` arrays by index as a decimal
+string). :func:`apply_exact_numbers` puts the exact values back into a parsed image,
+however lossily it was parsed::
+
+    "image":{"a":{"b":1E+125,"c":5},"l":[1,12345678901234567890123456789012345678]},
+    "exact_numbers":{"a":{"b":"1E+125"},"l":{"1":"12345678901234567890123456789012345678"}}
 """
 
 from __future__ import annotations
 
 import binascii
+import copy
 import json
 import math
 import re
@@ -52,6 +68,22 @@ _b2a = binascii.b2a_base64
 _NUMBER = r"-?+(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?+[0-9]++)?+"
 _json_number = re.compile(_NUMBER).fullmatch
 _json_number_list = re.compile(f"{_NUMBER}(?:,{_NUMBER})*+").fullmatch
+# A number token that survives being stored as bigint, decimal(38) or float8 with its
+# value and its text intact; see number_at_risk, which is defined by this pattern. The
+# three branches: 0 (unsigned); an integer of 1 to 15 digits, or one with a fraction
+# and 15 digits in all (at most 16 characters with the point); 0.<fraction> with at
+# most 15 digits after its leading zeros and at most 37 digits after the point
+# (decimal's largest scale). A fraction must end in a non-zero digit, nothing may have
+# an exponent. Possessive quantifiers and lookarounds again keep it from backtracking.
+_SAFE_NUMBER = (
+    r"(?:0(?![0-9.])|-?+(?:"
+    r"[1-9][0-9]{0,14}+(?![0-9.])"
+    r"|(?=[0-9.]{3,16}+(?![0-9.]))[1-9][0-9]*+\.[0-9]++(?<=[1-9])"
+    r"|0\.(?=[0-9]{1,37}+(?![0-9]))0*+[1-9][0-9]{0,14}+(?<=[1-9])"
+    r"))"
+)
+_safe_number = re.compile(_SAFE_NUMBER).fullmatch
+_safe_number_list = re.compile(f"{_SAFE_NUMBER}(?:,{_SAFE_NUMBER})*+").fullmatch
 # What Decimal would also parse but JSON does not accept; no NaN, Infinity, spaces or
 # underscores, which DynamoDB never produces and which Decimal would silently take.
 _lenient_number = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?").fullmatch
@@ -256,25 +288,170 @@ def number_token(value: Any) -> str:
 _MALFORMED: Final = (TypeError, ValueError, AttributeError, InvalidOperation, RecursionError)
 
 
-def _convert_map(item: Any, section: str) -> str:
+def number_at_risk(token: str) -> bool:
+    """Whether a warehouse might change this JSON number token's value or text.
+
+    Redshift's SUPER stores a number as a bigint, a decimal of at most 38 digits or a
+    float8, and its documentation says neither which one it picks nor what happens to a
+    number none of them holds exactly (it "doesn't differentiate integers and decimals
+    of scale 0", so even ``1.0`` may come back as ``1``). The rule is conservative on
+    purpose: a number is *safe* only if every one of those types keeps both its value
+    and its spelling, which means its token
+
+    * matches ``-?(0|[1-9][0-9]*)(\\.[0-9]*[1-9])?``: no exponent, no leading zeros,
+      no trailing fractional zeros;
+    * is not ``-0``;
+    * has at most 15 significant digits (the digits left after dropping the sign, the
+      point and leading zeros), which a float8 round-trips exactly;
+    * has at most 37 digits after the point (decimal's largest scale).
+
+    Everything else is at risk: ``1.50``, ``1E+125``, ``1E-36``, ``-0``, ``0.0`` and any
+    number of 16 or more significant digits; ``5``, ``-12.25`` and ``0.001`` are safe.
+    At-risk numbers are what ``exact_numbers`` carries.
+    """
+    return not _safe_number(token)
+
+
+def _convert_map(item: Any, section: str) -> tuple[str, str | None]:
+    """The item's JSON text and its ``exact_numbers`` JSON text (None when not needed)."""
     if type(item) is not dict:
         raise UnconvertibleRecord(f"{section} is not an object")
     out: list[str] = []
     nums: list[str] = []
     try:
         _emit_map(item, out, nums)
+        if not nums:
+            return "".join(out), None
         # One regex call over all numbers is several times cheaper than one per
-        # number; the comma count rejects a value that itself contains a comma.
+        # number; the comma count rejects a value that itself contains a comma. Safe
+        # numbers are valid JSON numbers too, so the common case (every number valid
+        # and safe) costs a single regex call.
         joined = ",".join(nums)
-        if not nums or (joined.count(",") == len(nums) - 1 and _json_number_list(joined)):
-            return "".join(out)
+        if joined.count(",") == len(nums) - 1:
+            if _safe_number_list(joined):
+                return "".join(out), None
+            if _json_number_list(joined):
+                return "".join(out), _exact_numbers_json(item)
         # At least one number is spelled in a way JSON does not accept (or is not a
         # number at all): redo the item validating each number on its own.
         out.clear()
         _emit_map(item, out, None)
-        return "".join(out)
+        return "".join(out), _exact_numbers_json(item)
     except (UnconvertibleRecord, *_MALFORMED):
         raise UnconvertibleRecord(f"{section}.{_first_failing_attribute(item)}") from None
+
+
+# The exact_numbers mirror. These walks run only for an item that has just converted,
+# so its shape is known to be valid, and only when it holds an at-risk number. Like the
+# emitters they write JSON text directly (names come from the same cache, and a token
+# needs no escaping), skip the common tags without a call, and recurse one frame per
+# level, no deeper than the emitters did. Each returns "" when it finds nothing.
+
+
+def _risky_token(raw: str) -> str | None:
+    """The image's token for N text that is not safe as sent, or None if it is safe after all."""
+    token = number_token(raw)  # respells what JSON does not accept, like the emitters
+    return None if _safe_number(token) else token
+
+
+def _mirror_map(value: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for name, attr in value.items():
+        [tag] = attr
+        if tag == "S":
+            continue
+        inner = attr[tag]
+        if tag == "N":
+            if _safe_number(inner) or (token := _risky_token(inner)) is None:
+                continue
+            found = '"' + token + '"'
+        elif tag == "M":
+            found = _mirror_map(inner)
+        elif tag == "L":
+            found = _mirror_list(inner)
+        elif tag == "NS":
+            found = _mirror_set(inner)
+        else:
+            continue
+        if found:
+            parts.append((_cached_name(name) or _comma_name(name)) + found)
+    return "{" + "".join(parts)[1:] + "}" if parts else ""
+
+
+def _mirror_list(value: list[Any]) -> str:
+    parts: list[str] = []
+    for index, member in enumerate(value):
+        [tag] = member
+        if tag == "S":
+            continue
+        inner = member[tag]
+        if tag == "N":
+            if _safe_number(inner) or (token := _risky_token(inner)) is None:
+                continue
+            found = '"' + token + '"'
+        elif tag == "M":
+            found = _mirror_map(inner)
+        elif tag == "L":
+            found = _mirror_list(inner)
+        elif tag == "NS":
+            found = _mirror_set(inner)
+        else:
+            continue
+        if found:
+            parts.append(f',"{index}":{found}')
+    return "{" + "".join(parts)[1:] + "}" if parts else ""
+
+
+def _mirror_set(members: list[str]) -> str:
+    # Keyed by the index in the image's array, which _emit sorts by value.
+    tokens = sorted(map(number_token, members), key=Decimal)
+    parts = [f'"{index}":"{token}"' for index, token in enumerate(tokens) if not _safe_number(token)]
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def _exact_numbers_json(item: dict[str, Any]) -> str | None:
+    return _mirror_map(item) or None
+
+
+def apply_exact_numbers(image: Any, exact_numbers: Any) -> Any:
+    """A copy of a parsed ``image`` with every number listed in ``exact_numbers`` exact.
+
+    ``image`` may come from any JSON parse (numbers as float, int or Decimal, e.g. read
+    back from the warehouse) and ``exact_numbers`` is the envelope's field of the same
+    name, parsed; None or an empty object means there is nothing to restore. Each
+    listed number becomes ``Decimal(exact text)``; everything else is left as parsed
+    (those numbers are the ones :func:`number_at_risk` calls safe, which any of the
+    warehouse's number types keeps). The input is not modified. Raises ``ValueError``
+    when the mirror does not fit the image.
+    """
+    result = copy.deepcopy(image)
+    if exact_numbers:
+        if type(result) is not dict or type(exact_numbers) is not dict:
+            raise ValueError("exact_numbers needs an image object and a mirror object")
+        _restore(result, exact_numbers)
+    return result
+
+
+def _restore(container: dict[str, Any] | list[Any], mirror: dict[str, Any]) -> None:
+    for name, node in mirror.items():
+        try:
+            if type(container) is dict:
+                key: Any = name
+            elif name.isascii() and name.isdigit():  # a list index: no sign, no spaces
+                key = int(name)
+            else:
+                raise KeyError(name)
+            current = container[key]
+        except (KeyError, IndexError, AttributeError):
+            raise ValueError(f"exact_numbers names {name!r}, which the image lacks") from None
+        if type(node) is str:
+            if isinstance(current, bool) or not isinstance(current, int | float | Decimal):
+                raise ValueError(f"exact_numbers names {name!r}, which is not a number in the image")
+            container[key] = Decimal(node)
+        elif type(node) is dict and isinstance(current, dict | list):
+            _restore(current, node)
+        else:
+            raise ValueError(f"exact_numbers does not match the image at {name!r}")
 
 
 def _failure(attr: Any) -> str | None:
@@ -301,12 +478,17 @@ def _first_failing_attribute(item: dict[Any, Any]) -> str:
 
 def item_to_json(item: Mapping[str, Any]) -> str:
     """Convert a DynamoDB JSON item (attribute name -> typed value) to JSON object text."""
+    return _convert_map(item, "item")[0]
+
+
+def item_to_json_with_exact_numbers(item: Mapping[str, Any]) -> tuple[str, str | None]:
+    """The item's JSON text and its ``exact_numbers`` JSON text, None if it needs none."""
     return _convert_map(item, "item")
 
 
 def attribute_to_json(attr: Mapping[str, Any]) -> str:
     """Convert one typed DynamoDB JSON value, e.g. ``{"N": "1E+125"}``, to JSON text."""
-    wrapped = _convert_map({"v": attr}, "value")
+    wrapped = _convert_map({"v": attr}, "value")[0]
     return wrapped[len('{"v":') : -1]
 
 
@@ -448,6 +630,7 @@ def _line(
     keys_json: str,
     key_text: str,
     image_json: str | None,
+    exact_json: str | None,
 ) -> str:
     event = "null" if event_id is None else _ascii_str(event_id)
     head = (
@@ -457,7 +640,9 @@ def _line(
     )
     if image_json is None:
         return head + "}"
-    return f'{head},"image":{image_json}}}'
+    if exact_json is None:
+        return f'{head},"image":{image_json}}}'
+    return f'{head},"image":{image_json},"exact_numbers":{exact_json}}}'
 
 
 def table_json(source_table: str) -> str:
@@ -486,15 +671,17 @@ def encode_stream_record(record: Any, source_table_json: str) -> EncodedEnvelope
     seq = seq_token(sequence_number)
     created_ms = epoch_ms(data.get("ApproximateCreationDateTime"))
     keys_json, key_text = _encode_keys(data.get("Keys"))
-    image_json = None
+    image_json = exact_json = None
     if op != "REMOVE":
         image = data.get("NewImage")
         if image is None:
             raise UnconvertibleRecord(
                 "NewImage is missing: the stream view type must be NEW_IMAGE or NEW_AND_OLD_IMAGES"
             )
-        image_json = _convert_map(image, "NewImage")
-    line = _line(op, source_table_json, event_id, seq, created_ms, keys_json, key_text, image_json)
+        image_json, exact_json = _convert_map(image, "NewImage")
+    line = _line(
+        op, source_table_json, event_id, seq, created_ms, keys_json, key_text, image_json, exact_json
+    )
     return EncodedEnvelope(line, op, event_id, seq, created_ms, sequence_number)
 
 
@@ -513,8 +700,16 @@ def encode_snapshot(
     except KeyError:
         raise UnconvertibleRecord("item lacks a key attribute") from None
     keys_json, key_text = _encode_keys(keys)
-    image_json = _convert_map(item, "item")
+    image_json, exact_json = _convert_map(item, "item")
     line = _line(
-        "SNAPSHOT", table_json(source_table), None, SNAPSHOT_SEQ, snapshot_ms, keys_json, key_text, image_json
+        "SNAPSHOT",
+        table_json(source_table),
+        None,
+        SNAPSHOT_SEQ,
+        snapshot_ms,
+        keys_json,
+        key_text,
+        image_json,
+        exact_json,
     )
     return EncodedEnvelope(line, "SNAPSHOT", None, SNAPSHOT_SEQ, snapshot_ms, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,18 +32,26 @@ def _bytes_of(value: Any) -> bytes:
     return bytes(value) if isinstance(value, bytes | bytearray) else base64.b64decode(value, validate=True)
 
 
-def assert_lossless(attr: Mapping[str, Any], plain: Any) -> None:
+def exact_decimal(number: Any) -> Decimal:
+    """A number parsed by :func:`loads_exact` (int or Decimal) as a Decimal."""
+    assert isinstance(number, int | Decimal) and not isinstance(number, bool)
+    return Decimal(number)
+
+
+def assert_lossless(
+    attr: Mapping[str, Any], plain: Any, number: Callable[[Any], Decimal] = exact_decimal
+) -> None:
     """Assert that ``plain`` (parsed with :func:`loads_exact`) carries exactly ``attr``.
 
     Plain JSON cannot say which DynamoDB type a value had, so the inverse is a
     comparison: equal decimal values for N, equal bytes for B, equal sorted sets.
+    ``number`` turns a parsed number into the Decimal it stands for.
     """
     ((tag, value),) = attr.items()
     if tag == "S":
         assert plain == value
     elif tag == "N":
-        assert isinstance(plain, int | Decimal) and not isinstance(plain, bool)
-        assert Decimal(plain) == Decimal(value)
+        assert number(plain) == Decimal(value)
     elif tag == "B":
         assert _bytes_of(plain) == _bytes_of(value)
     elif tag == "BOOL":
@@ -53,15 +61,15 @@ def assert_lossless(attr: Mapping[str, Any], plain: Any) -> None:
     elif tag == "M":
         assert isinstance(plain, dict) and plain.keys() == value.keys()
         for name, inner in value.items():
-            assert_lossless(inner, plain[name])
+            assert_lossless(inner, plain[name], number)
     elif tag == "L":
         assert isinstance(plain, list) and len(plain) == len(value)
         for inner, out in zip(value, plain, strict=True):
-            assert_lossless(inner, out)
+            assert_lossless(inner, out, number)
     elif tag == "SS":
         assert plain == sorted(value)
     elif tag == "NS":
-        numbers = [Decimal(member) for member in plain]
+        numbers = [number(member) for member in plain]
         assert numbers == sorted(Decimal(member) for member in value)
     elif tag == "BS":
         assert [_bytes_of(member) for member in plain] == sorted(_bytes_of(member) for member in value)
@@ -69,8 +77,10 @@ def assert_lossless(attr: Mapping[str, Any], plain: Any) -> None:
         raise AssertionError(f"unexpected tag {tag}")
 
 
-def assert_item_lossless(item: Mapping[str, Any], plain: Any) -> None:
-    assert_lossless({"M": item}, plain)
+def assert_item_lossless(
+    item: Mapping[str, Any], plain: Any, number: Callable[[Any], Decimal] = exact_decimal
+) -> None:
+    assert_lossless({"M": item}, plain, number)
 
 
 def _json_ready(value: Any) -> Any:

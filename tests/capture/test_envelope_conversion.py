@@ -19,11 +19,8 @@ from ddb_cdc.envelope import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from .strategies import b64, dynamo_attrs, dynamo_numbers
 from .support import assert_item_lossless, assert_lossless, loads_exact
-
-
-def b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode("ascii")
 
 
 @pytest.mark.parametrize(
@@ -211,55 +208,6 @@ def test_key_string_rejects_what_cannot_be_a_dynamodb_key(keys: Any) -> None:
 # ---------------------------------------------------------------------------
 # Properties
 # ---------------------------------------------------------------------------
-
-
-@st.composite
-def dynamo_numbers(draw: st.DrawFn) -> tuple[Decimal, str]:
-    """A number DynamoDB can hold (38 significant digits, 1E-130 .. 9.99E+125) in some spelling."""
-    digits = draw(st.text("0123456789", min_size=1, max_size=38))
-    significant = digits.lstrip("0") or "0"
-    max_exponent = 125 - (len(significant) - 1)
-    exponent = draw(st.integers(min_value=-130, max_value=max_exponent))
-    negative = draw(st.booleans())
-    value = Decimal(f"{'-' if negative else ''}{digits}E{exponent}")
-    style = draw(st.sampled_from(["sci", "plain", "trailing", "lower", "str"]))
-    if style == "sci":
-        spelling = f"{value:E}"
-    elif style == "plain":
-        spelling = f"{value:f}"
-    elif style == "trailing":
-        spelling = f"{value:f}" + ("" if "." in f"{value:f}" else ".") + "000"
-    elif style == "lower":
-        spelling = f"{value:e}"
-    else:
-        spelling = str(value)
-    return value, spelling
-
-
-def _b64_or_bytes(raw: bytes, as_text: bool) -> Any:
-    return b64(raw) if as_text else raw
-
-
-scalar_attrs = st.one_of(
-    st.text().map(lambda s: {"S": s}),
-    dynamo_numbers().map(lambda pair: {"N": pair[1]}),
-    st.builds(_b64_or_bytes, st.binary(max_size=40), st.booleans()).map(lambda v: {"B": v}),
-    st.booleans().map(lambda b: {"BOOL": b}),
-    st.just({"NULL": True}),
-    st.sets(st.text(), min_size=1, max_size=5).map(lambda s: {"SS": list(s)}),
-    st.lists(dynamo_numbers(), min_size=1, max_size=5, unique_by=lambda pair: pair[0]).map(
-        lambda pairs: {"NS": [spelling for _, spelling in pairs]}
-    ),
-    st.sets(st.binary(max_size=10), min_size=1, max_size=5).map(lambda s: {"BS": [b64(raw) for raw in s]}),
-)
-dynamo_attrs = st.recursive(
-    scalar_attrs,
-    lambda children: st.one_of(
-        st.lists(children, max_size=4).map(lambda members: {"L": members}),
-        st.dictionaries(st.text(min_size=1, max_size=8), children, max_size=4).map(lambda m: {"M": m}),
-    ),
-    max_leaves=20,
-)
 
 
 @settings(max_examples=300, deadline=None)

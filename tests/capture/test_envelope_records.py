@@ -29,6 +29,8 @@ ENVELOPE_KEYS = [
     "key_string",
     "image",
 ]
+# Written right after image, only when the image holds a number SUPER might alter.
+EXACT_KEYS = [*ENVELOPE_KEYS, "exact_numbers"]
 
 
 def encode(record: dict[str, Any], table: str = "sensors") -> dict[str, Any]:
@@ -38,7 +40,8 @@ def encode(record: dict[str, Any], table: str = "sensors") -> dict[str, Any]:
 def test_insert_becomes_an_envelope_with_exactly_the_contract_keys(load_event: Any) -> None:
     record = load_event("insert_modify_remove.json")["Records"][0]
     envelope = encode(record)
-    assert list(envelope) == ENVELOPE_KEYS
+    assert list(envelope) == EXACT_KEYS
+    assert envelope["exact_numbers"] == {"temp": "21.50"}  # the other numbers are safe
     assert envelope["envelope_version"] == 1
     assert envelope["op"] == "INSERT"
     assert envelope["source_table"] == "sensors"
@@ -55,6 +58,7 @@ def test_remove_after_insert_leaves_tombstone_without_image(load_event: Any) -> 
     tombstone = encode(remove)
     assert tombstone["op"] == "REMOVE"
     assert "image" not in tombstone
+    assert "exact_numbers" not in tombstone
     assert tombstone["keys"] == encode(insert)["keys"]
     assert tombstone["key_string"] == encode(insert)["key_string"]
     assert tombstone["seq"] > encode(insert)["seq"]
@@ -162,7 +166,8 @@ def test_snapshot_envelope_uses_the_lowest_token_and_no_event_id() -> None:
     item = {"id": {"S": "a"}, "n": {"N": "1.0"}, "tags": {"SS": ["y", "x"]}}
     encoded = encode_snapshot(item, ["id"], "sensors", 1_764_215_392_000)
     envelope = loads_exact(encoded.line)
-    assert list(envelope) == ENVELOPE_KEYS
+    assert list(envelope) == EXACT_KEYS
+    assert envelope["exact_numbers"] == {"n": "1.0"}
     assert envelope["op"] == "SNAPSHOT"
     assert envelope["seq"] == SNAPSHOT_SEQ == "0" * 40
     assert envelope["event_id"] is None
