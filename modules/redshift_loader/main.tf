@@ -670,8 +670,10 @@ data "aws_iam_policy_document" "copy_assume_role" {
     actions = ["sts:AssumeRole"]
 
     principals {
-      type        = "Service"
-      identifiers = ["redshift.amazonaws.com"]
+      type = "Service"
+      # Redshift Serverless assumes the role as redshift-serverless.amazonaws.com ("Granting permissions to Amazon
+      # Redshift Serverless"); a provisioned cluster as redshift.amazonaws.com.
+      identifiers = local.serverless ? ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"] : ["redshift.amazonaws.com"]
     }
   }
 }

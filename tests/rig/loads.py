@@ -2,7 +2,10 @@
 
 It does what the production loader does around the SQL (write the manifest, render the
 load, run it as one transaction), so tests and the benchmark exercise the same
-statements the Redshift executors will send, in the ``postgresql`` dialect.
+statements the Redshift executors will send. By default it sends the ``redshift``
+dialect through the sandbox's Redshift emulation (its conformance rules, then the
+translation to PostgreSQL), so a statement Redshift would refuse fails here too;
+``dialect="postgresql"`` runs the local stand-in's own rendering directly.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ddb_cdc.warehouse import (
+    Dialect,
     TargetSpec,
     load_id_for,
     manifest_body,
@@ -23,6 +27,7 @@ from ddb_cdc.warehouse import (
 
 from tests.rig.cdc_files import ROLE_ARN
 from tests.rig.pg_copy import StatementHook, StatementResult, StrictCopyExecutor
+from tests.sandbox.redshift_sql import RedshiftOnPostgres
 
 
 @dataclass
@@ -32,12 +37,14 @@ class LocalWarehouse:
     s3: Any
     bucket: str
     prefix: str
+    dialect: Dialect = "redshift"
 
     def executor(self, after_statement: StatementHook | None = None) -> StrictCopyExecutor:
-        return StrictCopyExecutor(self.connection, self.s3, after_statement=after_statement)
+        kind = RedshiftOnPostgres if self.dialect == "redshift" else StrictCopyExecutor
+        return kind(self.connection, self.s3, after_statement=after_statement)
 
     def create(self) -> None:
-        self.executor().run_transaction(render_ddl(self.spec, "postgresql"))
+        self.executor().run_transaction(render_ddl(self.spec, self.dialect))
 
     def write_manifest(self, files: Sequence[str], load_id: str) -> str:
         key = manifest_key(self.prefix, self.spec.table, load_id)
@@ -60,7 +67,7 @@ class LocalWarehouse:
         load_id = load_id or load_id_for(files)
         url = self.write_manifest(manifest_files if manifest_files is not None else files, load_id)
         statements = render_load(
-            self.spec, "postgresql", manifest_url=url, iam_role_arn=ROLE_ARN, files=files, load_id=load_id
+            self.spec, self.dialect, manifest_url=url, iam_role_arn=ROLE_ARN, files=files, load_id=load_id
         )
         return self.executor(after_statement).run_transaction(statements)
 

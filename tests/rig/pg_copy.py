@@ -44,6 +44,8 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 from psycopg2 import sql as pgsql
 
+from tests.sandbox import redshift_rules as rules
+
 MAX_ROW_BYTES: Final = 4 * 1024 * 1024  # Redshift's limit for one input row
 
 
@@ -329,8 +331,35 @@ def _unmark(match: re.Match[str]) -> str:
     return match[1]
 
 
+def _super_value(value: Any) -> Any:
+    """A parsed JSON value as Redshift's SUPER keeps it (tests.sandbox.redshift_rules):
+    numbers through :func:`super_number` (the worst plausible store), and strings only
+    up to SUPER's 65,535 bytes (without enable_large_strings_opt_in)."""
+    if isinstance(value, str):
+        if value.startswith(_NUMBER_MARK):
+            return _NUMBER_MARK + rules.super_number(value[1:])
+        if not rules.super_string_fits(value):
+            raise ValueError(
+                f"a string of {len(value.encode('utf-8'))} bytes is over SUPER's "
+                f"{rules.MAX_SUPER_STRING_BYTES} bytes (enable_large_strings_opt_in is not set)"
+            )
+        return value
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, int):
+        token = str(value)
+        kept = rules.super_number(token)
+        return value if kept == token else _NUMBER_MARK + kept
+    if isinstance(value, dict):
+        return {name: _super_value(item) for name, item in value.items()}
+    return [_super_value(item) for item in value]
+
+
+def _super_text(value: Any) -> str:
+    return _json_text(_super_value(value))
+
+
 _INTEGER_RANGES: Final = {"smallint": 15, "integer": 31, "bigint": 63}
-_ISO_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}:\d{2})(\.\d{1,6})?(Z|[+-]00(?::?00)?)?")
 _DEFAULT_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})")
 
 
@@ -349,7 +378,7 @@ def _kind(value: Any) -> str:
 def _converter(pg_type: str, timeformat_auto: bool) -> Converter:
     """The conversion for one column; raises ValueError with a reason for a bad value."""
     if pg_type == "jsonb":
-        return _json_text
+        return _super_text
     if pg_type in _INTEGER_RANGES:
         bits = _INTEGER_RANGES[pg_type]
 
@@ -399,14 +428,19 @@ def _converter(pg_type: str, timeformat_auto: bool) -> Converter:
 
         return to_text
     if pg_type == "timestamp without time zone":
-        pattern = _ISO_TIMESTAMP if timeformat_auto else _DEFAULT_TIMESTAMP
 
         def to_timestamp(value: Any) -> datetime:
-            match = pattern.fullmatch(value) if isinstance(value, str) and not _is_number(value) else None
-            if match is None:
+            text = None
+            if isinstance(value, str) and not _is_number(value):
+                if timeformat_auto:
+                    # Redshift ignores a time zone offset for TIMESTAMP (rule timestamp_auto).
+                    text = rules.timestamp_auto(value)
+                else:
+                    match = _DEFAULT_TIMESTAMP.fullmatch(value)
+                    text = f"{match.group(1)}T{match.group(2)}" if match else None
+            if text is None:
                 raise ValueError(f"{value!r} is not a timestamp this TIMEFORMAT accepts")
-            # fromisoformat is exact and fast; the pattern above already fixed the form.
-            text = f"{match.group(1)}T{match.group(2)}" + ((match.group(3) or "") if timeformat_auto else "")
+            # fromisoformat is exact and fast; the rule above already fixed the form.
             return datetime.fromisoformat(text)
 
         return to_timestamp

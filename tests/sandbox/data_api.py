@@ -41,7 +41,6 @@ import contextlib
 import datetime as dt
 import itertools
 import json
-import re
 import threading
 import time
 import uuid
@@ -57,12 +56,14 @@ import psycopg2.errors
 import psycopg2.extras
 
 from tests.rig.pg_copy import CopyError, StrictCopyExecutor, parse_copy
+from tests.sandbox import redshift_rules as rules
 from tests.sandbox.redshift_sql import (
     SYSTEM_DDL,
     SYSTEM_SCHEMA,
     CatalogSuperColumns,
     Translator,
     UnsupportedSql,
+    changes_catalog,
 )
 
 SUBMITTED: Final = "SUBMITTED"
@@ -72,7 +73,6 @@ FAILED: Final = "FAILED"
 ABORTED: Final = "ABORTED"
 TERMINAL: Final = frozenset({FINISHED, FAILED, ABORTED})
 DETAIL_TYPE: Final = "Redshift Data Statement Status Change"
-_CHANGES_CATALOG: Final = re.compile(r"\s*(?:CREATE|DROP|ALTER)\b", re.IGNORECASE)
 RESULT_RETENTION_S: Final = 24 * 3600  # results and events expire after 24 hours
 
 # PostgreSQL type OID -> (Redshift type name, field kind, signed)
@@ -562,7 +562,7 @@ class DataApiEngine:
                         copies += 1
                     elif translated.kind == "sql":
                         cursor.execute(translated.sql)
-                        if _CHANGES_CATALOG.match(translated.sql):
+                        if changes_catalog(translated.sql):
                             catalog.forget()  # column types may have changed
                         sub.rowcount = cursor.rowcount
                         if cursor.description is not None:
@@ -585,6 +585,12 @@ class DataApiEngine:
             _rollback(connection)
             self._fail_sub(statement, index, FAILED, exc.message)
             self._set_status(statement, FAILED, exc.message)
+            return
+        except rules.RedshiftRefuses as exc:
+            _rollback(connection)
+            message = f"ERROR: {exc}"
+            self._fail_sub(statement, index, FAILED, message)
+            self._set_status(statement, FAILED, message)
             return
         except UnsupportedSql as exc:
             _rollback(connection)
@@ -711,7 +717,8 @@ def _rollback(connection: Any) -> None:
 def _pg_error(exc: psycopg2.Error) -> str:
     diag = getattr(exc, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
-    return f"ERROR: {primary or str(exc).strip().splitlines()[0]}"
+    text = primary or str(exc).strip().splitlines()[0]
+    return f"ERROR: {rules.merge_error(text) or text}"
 
 
 def _field(value: Any, kind: str) -> dict[str, Any]:

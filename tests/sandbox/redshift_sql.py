@@ -16,7 +16,8 @@ rewritten (the differences ``ddb_cdc.warehouse.sql`` lists in its module docstri
 * SUPER navigation ``alias."col"."a"."b"`` becomes ``(alias."col" #> ARRAY['a','b'])``; a
   ``CAST`` of a SUPER value follows Redshift's lax mode: a missing path, an object or an
   array, or a value the target type does not accept gives NULL instead of an error.
-  ``JSON_SERIALIZE`` becomes the JSONB text, ``JSON_PARSE`` a cast to JSONB.
+  ``JSON_SERIALIZE`` becomes the JSONB text, ``JSON_PARSE`` a cast to JSONB, ``IS_VARCHAR``
+  a test of the JSON type.
 * ``SYSDATE`` becomes the transaction's start time in UTC, without time zone.
 * ``stl_load_errors`` and ``sys_load_error_detail`` are read from :data:`SYSTEM_SCHEMA`,
   where the Data API emulator records the failures of its COPY statements.
@@ -33,15 +34,18 @@ statement it cannot run. Nothing is passed through on a guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import psycopg2
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from tests.rig.pg_copy import CopyError, is_copy, parse_copy
+from tests.rig.pg_copy import CopyError, StatementResult, StrictCopyExecutor, is_copy, parse_copy
+from tests.sandbox import redshift_rules as rules
 
 SYSTEM_SCHEMA: Final = "sandbox_redshift_system"
 SYSTEM_TABLES: Final = ("stl_load_errors", "sys_load_error_detail")
@@ -87,9 +91,7 @@ _LITERAL_MARK = re.compile(r"'__sandbox_literal_([0-9]+)__'")
 _UNCACHEABLE = re.compile(r"\\|\$|\b(?:INTERVAL|DATE|TIME|TIMESTAMP|TIMESTAMPTZ|TIMETZ)\s*'", re.IGNORECASE)
 _CACHE_SIZE: Final = 1024
 _PG_MAX_NAME: Final = 63
-_CACHE: dict[
-    tuple[str, bool], tuple[str, tuple[tuple[tuple[str | None, str], frozenset[str] | None], ...]]
-] = {}
+_CACHE: dict[tuple[str, bool], tuple[str, tuple[tuple[tuple[str | None, str], Any], ...]]] = {}
 
 
 class UnsupportedSql(Exception):
@@ -127,24 +129,36 @@ class CatalogSuperColumns:
 
     def __init__(self, cursor: Any) -> None:
         self._cursor = cursor
-        self._cache: dict[tuple[str | None, str], frozenset[str] | None] = {}
+        self._cache: dict[tuple[str | None, str], tuple[frozenset[str], frozenset[str]] | None] = {}
 
     def forget(self) -> None:
         self._cache.clear()
 
-    def __call__(self, schema: str | None, table: str) -> frozenset[str] | None:
+    def _lookup(self, schema: str | None, table: str) -> tuple[frozenset[str], frozenset[str]] | None:
         key = (schema, table)
         if key not in self._cache:
             name = _quote(table) if schema is None else f"{_quote(schema)}.{_quote(table)}"
             self._cursor.execute(
-                "SELECT to_regclass(%s) IS NOT NULL, ARRAY(SELECT attname::text FROM pg_attribute "
-                "WHERE attrelid = to_regclass(%s) AND atttypid = 'jsonb'::regtype AND attnum > 0 "
-                "AND NOT attisdropped)",
-                (name, name),
+                "SELECT to_regclass(%s) IS NOT NULL, "
+                "ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                "AND atttypid = 'jsonb'::regtype AND attnum > 0 AND NOT attisdropped), "
+                "ARRAY(SELECT attname::text FROM pg_attribute WHERE attrelid = to_regclass(%s) "
+                "AND atttypid IN ('varchar'::regtype, 'bpchar'::regtype, 'text'::regtype) "
+                "AND attnum > 0 AND NOT attisdropped)",
+                (name, name, name),
             )
-            exists, columns = self._cursor.fetchone()
-            self._cache[key] = frozenset(columns) if exists else None
+            exists, supers, characters = self._cursor.fetchone()
+            self._cache[key] = (frozenset(supers), frozenset(characters)) if exists else None
         return self._cache[key]
+
+    def __call__(self, schema: str | None, table: str) -> frozenset[str] | None:
+        found = self._lookup(schema, table)
+        return None if found is None else found[0]
+
+    def characters(self, schema: str | None, table: str) -> frozenset[str]:
+        """CHAR/VARCHAR columns, which Redshift compares without trailing spaces."""
+        found = self._lookup(schema, table)
+        return frozenset() if found is None else found[1]
 
 
 def _quote(name: str) -> str:
@@ -171,6 +185,7 @@ class _Scope:
     """Relations a statement names (by alias and by name) with their SUPER columns."""
 
     supers: dict[str, frozenset[str]] = field(default_factory=dict)
+    characters: dict[str, frozenset[str]] = field(default_factory=dict)
     qualified: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -187,6 +202,8 @@ class Translator:
     # -- entry point ----------------------------------------------------------
 
     def translate(self, statement: str, parameters: Mapping[str, str] | None = None) -> Translated:
+        rules.check_statement_size(statement)
+        rules.check_one_statement(statement)
         text = statement.strip()
         while text.endswith(";"):
             text = text[:-1].rstrip()
@@ -237,24 +254,32 @@ class Translator:
         template = _LEXEMES.sub(abstract, text)
         key = (template, self.session.case_sensitive_identifiers)
         entry = _CACHE.get(key)
-        if entry is None or any(self._super_columns(*lookup) != answer for lookup, answer in entry[1]):
-            lookups: list[tuple[tuple[str | None, str], frozenset[str] | None]] = []
-            answer = self._super_columns
+        if entry is None or any(self._relation(*lookup) != answer for lookup, answer in entry[1]):
+            lookups: list[tuple[tuple[str | None, str], Any]] = []
+            answer = self._relation
 
-            def recording(schema: str | None, table: str) -> frozenset[str] | None:
+            def recording(schema: str | None, table: str) -> Any:
                 result = answer(schema, table)
                 lookups.append(((schema, table), result))
                 return result
 
-            self._super_columns = recording
+            self._relation = recording  # type: ignore[method-assign]
             try:
                 entry = (self._parse_and_translate(template, {}), tuple(lookups))
             finally:
-                self._super_columns = answer
+                del self._relation
             if len(_CACHE) >= _CACHE_SIZE:
                 _CACHE.clear()
             _CACHE[key] = entry
         return _LITERAL_MARK.sub(lambda match: literals[int(match.group(1))], entry[0])
+
+    def _relation(self, schema: str | None, table: str) -> tuple[frozenset[str] | None, frozenset[str]]:
+        """A relation's SUPER columns (None: no such relation) and CHAR/VARCHAR columns."""
+        supers = self._super_columns(schema, table)
+        characters = getattr(self._super_columns, "characters", None)
+        return supers, (
+            characters(schema, table) if characters is not None and supers is not None else frozenset()
+        )
 
     def _set(self, name: str, value: str) -> Translated:
         if name == "enable_case_sensitive_identifier":
@@ -292,7 +317,11 @@ class Translator:
         self._strip_create(tree)
         scope = self._scope(tree)
 
+        # 0. Redshift compares CHAR/VARCHAR without trailing spaces; PostgreSQL's VARCHAR does not.
+        _ignore_trailing_spaces(tree, scope)
+
         # 1. Navigation: outermost Dot chains and Columns of three or more parts.
+        navigations: list[exp.Expression] = []
         for node in list(tree.find_all(exp.Column, exp.Dot)):
             if isinstance(node.parent, exp.Dot) or node.root() is not tree:
                 continue
@@ -301,7 +330,10 @@ class Translator:
                 continue
             navigation = self._navigation(parts, scope)
             if navigation is not None:
+                navigations.append(node.copy())
                 node.replace(placeholder(navigation, is_super=True))
+        if isinstance(tree, exp.Merge):
+            rules.check_merge(tree, lambda column: self._column_is_super(column, scope), navigations)
 
         def is_super(node: exp.Expression) -> bool:
             if isinstance(node, exp.Column) and not node.table and node.name in super_marks:
@@ -324,7 +356,7 @@ class Translator:
                 if cast.to.is_type(exp.DataType.Type.SUPER):
                     raise UnsupportedSql("CAST(... AS SUPER) of a non-SUPER value is not supported")
                 continue
-            cast.replace(placeholder(_lax_cast(value_sql(cast.this), cast.to)))
+            cast.replace(placeholder(rules.lax_cast(value_sql(cast.this), cast.to)))
 
         # 3. SUPER functions.
         for function in list(tree.find_all(exp.Anonymous)):
@@ -333,6 +365,12 @@ class Translator:
                 if len(function.expressions) != 1 or not is_super(function.expressions[0]):
                     raise UnsupportedSql("JSON_SERIALIZE takes one SUPER argument")
                 function.replace(placeholder(f"CAST({value_sql(function.expressions[0])} AS TEXT)"))
+            elif name == "IS_VARCHAR":
+                if len(function.expressions) != 1 or not is_super(function.expressions[0]):
+                    raise UnsupportedSql("IS_VARCHAR takes one SUPER argument")
+                function.replace(
+                    placeholder(f"(jsonb_typeof({value_sql(function.expressions[0])}) = 'string')")
+                )
             elif name in ("JSON_TYPEOF", "IS_OBJECT", "IS_ARRAY", "IS_SCALAR", "JSON_SIZE"):
                 raise UnsupportedSql(f"{name} is not supported by the sandbox")
 
@@ -414,13 +452,16 @@ class Translator:
             name = _name(table.this)
             if schema is None and name in SYSTEM_TABLES:
                 columns: frozenset[str] | None = frozenset()
+                characters: frozenset[str] = frozenset()
             else:
-                columns = self._super_columns(schema, name)
+                columns, characters = self._relation(schema, name)
             columns = columns or frozenset()
             alias = table.args.get("alias")
             scope.supers[name] = columns
+            scope.characters[name] = characters
             if alias is not None and alias.this:
                 scope.supers[_name(alias.this)] = columns
+                scope.characters[_name(alias.this)] = characters
             if schema:
                 scope.qualified.add((schema, name))
         # Derived tables and CTEs, innermost first: a select-list column is SUPER when it
@@ -430,9 +471,11 @@ class Translator:
             select = node.this
             if not isinstance(select, exp.Select):
                 continue
-            supers = set()
+            supers, characters = set(), set()
             for projection in select.expressions:
                 inner = projection.unalias()
+                if _is_character(inner, scope):
+                    characters.add(projection.alias_or_name)
                 parts = _parts(inner)
                 if parts is None:
                     continue
@@ -440,6 +483,7 @@ class Translator:
                 if column or (len(parts) >= 2 and self._navigation(parts, scope, check_only=True)):
                     supers.add(projection.alias_or_name)
             scope.supers[_name(node.args["alias"].this)] = frozenset(supers)
+            scope.characters[_name(node.args["alias"].this)] = frozenset(characters)
         return scope
 
     @staticmethod
@@ -502,16 +546,120 @@ def _parts(node: exp.Expression) -> list[exp.Identifier] | None:
     return None
 
 
-def _lax_cast(value: str, to: exp.DataType) -> str:
-    """CAST of a SUPER value in lax mode: NULL for a missing path, a non-scalar or bad input."""
-    if to.is_type(exp.DataType.Type.SUPER):
-        return value
-    target = to.sql(dialect="postgres")
-    scalar = f"(CASE WHEN jsonb_typeof({value}) IN {_SCALAR_JSON} THEN {value} #>> '{{}}' END)"
-    if to.this in _CHARACTER_TYPES:
-        return f"CAST({scalar} AS {target})"
-    return f"(CASE WHEN pg_input_is_valid({scalar}, {_literal(target)}) THEN CAST({scalar} AS {target}) END)"
+def _is_character(node: exp.Expression, scope: _Scope) -> bool:
+    """Whether a value is CHAR/VARCHAR text: a string literal, a cast to text, or such a column."""
+    if isinstance(node, exp.Paren):
+        return _is_character(node.this, scope)
+    if isinstance(node, exp.Literal):
+        return node.is_string
+    if isinstance(node, exp.Cast):
+        return node.to.this in _CHARACTER_TYPES
+    if isinstance(node, exp.Column) and not node.args.get("db") and isinstance(node.this, exp.Identifier):
+        name = _name(node.this)
+        if node.table:
+            return name in scope.characters.get(_name(node.args["table"]), frozenset())
+        return any(name in columns for columns in scope.characters.values())
+    return False
+
+
+def _rtrim(node: exp.Expression) -> None:
+    node.replace(exp.Anonymous(this="RTRIM", expressions=[node.copy(), exp.Literal.string(" ")]))
+
+
+def _ignore_trailing_spaces(tree: exp.Expression, scope: _Scope) -> None:
+    """Redshift ignores trailing spaces when it compares CHAR/VARCHAR values
+    (:func:`tests.sandbox.redshift_rules.ignores_trailing_spaces`): both sides of an
+    equality, an IN list and a window's PARTITION BY are compared right-trimmed here."""
+    for comparison in list(tree.find_all(exp.EQ, exp.NEQ)):
+        left, right = comparison.this, comparison.expression
+        if (
+            isinstance(comparison.parent, exp.Update | exp.Merge)
+            and comparison.parent.args.get("on") is not comparison
+        ):
+            continue  # SET col = value is an assignment, not a comparison
+        if (
+            _is_character(left, scope)
+            and _is_character(right, scope)
+            and not (isinstance(left, exp.Literal) and isinstance(right, exp.Literal))
+        ):
+            _rtrim(left)
+            _rtrim(right)
+    for membership in list(tree.find_all(exp.In)):
+        values = membership.expressions
+        if values and _is_character(membership.this, scope) and all(_is_character(v, scope) for v in values):
+            for node in [membership.this, *values]:
+                _rtrim(node)
+    for window in list(tree.find_all(exp.Window)):
+        for node in list(window.args.get("partition_by") or []):
+            if _is_character(node, scope):
+                _rtrim(node)
+    for grouping in (*tree.find_all(exp.Group), *tree.find_all(exp.Distinct)):
+        if any(_is_character(node, scope) for node in grouping.expressions):
+            raise UnsupportedSql(
+                "GROUP BY or DISTINCT over CHAR/VARCHAR values: Redshift ignores trailing spaces there, "
+                "which the sandbox does not emulate"
+            )
 
 
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+_CHANGES_CATALOG: Final = re.compile(r"\s*(?:CREATE|DROP|ALTER)\b", re.IGNORECASE)
+
+
+def changes_catalog(sql: str) -> bool:
+    """Whether a translated statement may change column types (the catalog cache is then dropped)."""
+    return bool(_CHANGES_CATALOG.match(sql))
+
+
+class RedshiftOnPostgres(StrictCopyExecutor):
+    """Runs a list of **Redshift** statements as one PostgreSQL transaction, the way a
+    Data API batch runs: each statement is held to :mod:`tests.sandbox.redshift_rules`,
+    translated in order (session settings and the temporary tables of earlier statements
+    carry over), and a COPY goes to the strict COPY adapter. The test rig's warehouse
+    uses it, so the property tests see what Redshift would accept, and nothing else."""
+
+    def run_transaction(self, statements: Sequence[str]) -> list[StatementResult]:
+        rules.check_batch(statements)
+        results: list[StatementResult] = []
+        try:
+            with self.connection.cursor() as cursor:
+                catalog = CatalogSuperColumns(cursor)
+                translator = Translator(catalog)
+                for index, statement in enumerate(statements):
+                    started = time.perf_counter()
+                    translated = translator.translate(statement)
+                    if translated.kind == "copy":
+                        count = self.copy(cursor, parse_copy(translated.sql))
+                        results.append(
+                            StatementResult(statement, count, None, None, time.perf_counter() - started)
+                        )
+                    elif translated.kind == "sql":
+                        try:
+                            cursor.execute(translated.sql)
+                        except psycopg2.Error as exc:
+                            message = rules.merge_error(str(exc))
+                            if message is not None:
+                                raise rules.RedshiftRefuses(message, rules.MERGE_PAGE) from exc
+                            raise
+                        if changes_catalog(translated.sql):
+                            catalog.forget()
+                        columns = tuple(d[0] for d in cursor.description) if cursor.description else None
+                        rows = cursor.fetchall() if columns is not None else None
+                        results.append(
+                            StatementResult(
+                                statement, cursor.rowcount, columns, rows, time.perf_counter() - started
+                            )
+                        )
+                    else:
+                        results.append(
+                            StatementResult(statement, 0, None, None, time.perf_counter() - started)
+                        )
+                    if self.after_statement is not None:
+                        self.after_statement(index, statement)
+            self.connection.commit()
+        except BaseException:
+            self._rollback()
+            raise
+        return results

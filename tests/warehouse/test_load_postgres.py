@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from ddb_cdc.envelope import apply_exact_numbers
 from ddb_cdc.warehouse import (
     ColumnSpec,
     KeyAttribute,
@@ -286,25 +287,44 @@ def test_target_rows_and_ledger_rows_of_one_load_share_its_id_and_clock(
 # ---------------------------------------------------------------------------
 
 
-def test_documents_keep_every_digit_of_dynamodb_numbers(
+def test_no_number_changes_silently_the_exact_text_rides_beside_the_document(
     make_warehouse: Make, pg_schema: str, change_files: ChangeFiles
 ) -> None:
+    """Redshift does not document what SUPER keeps of these numbers; the emulator assumes
+    the worst (float8, rule super_number). The row still carries every exact text."""
     warehouse = make_warehouse(document_spec(pg_schema))
-    image = {
-        "big": {"N": "12345678901234567890123456789012345678"},
-        "frac": {"N": "0.10000000000000000000000000000000000001"},
-        "tiny": {"N": "1E-130"},
-        "huge": {"N": "9.9999999999999999999999999999999999999E+125"},
-        "set": {"NS": ["3", "1.5", "-2"]},
+    tokens = {
+        "big": "12345678901234567890123456789012345678",  # 38 digits
+        "huge": "1E+125",
+        "tiny": "1E-36",
+        "trailing": "1.50",
+        "frac": "0.10000000000000000000000000000000000001",
+        "limit": "9.9999999999999999999999999999999999999E+125",
+        "smallest": "1E-130",
     }
+    image = {name: {"N": token} for name, token in tokens.items()}
+    image["safe"] = {"N": "-12.25"}
+    image["set"] = {"NS": ["3", "1.5", "12345678901234567890"]}
+    image["nested"] = {"M": {"list": {"L": [{"N": "1"}, {"N": "1E+125"}]}}}
     warehouse.load([change_files.write_stream_batch([change("INSERT", "a", 10, image)])])
-    [(text,)] = warehouse.query(f'SELECT "doc"::text FROM "{pg_schema}"."{TABLE}"')
-    stored = exact_json(text)
-    assert stored["big"] == Decimal("12345678901234567890123456789012345678")
-    assert stored["frac"] == Decimal("0.10000000000000000000000000000000000001")
-    assert stored["tiny"] == Decimal("1E-130")
-    assert stored["huge"] == Decimal("9.9999999999999999999999999999999999999E+125")
-    assert stored["set"] == [Decimal(-2), Decimal("1.5"), Decimal(3)]
+    [(doc, exact)] = warehouse.query(
+        f'SELECT "doc"::text, "_cdc_exact_numbers"::text FROM "{pg_schema}"."{TABLE}"'
+    )
+    stored, mirror = exact_json(doc), exact_json(exact)
+    # The emulated SUPER changed them (as Redshift may): the test would prove nothing otherwise.
+    assert stored["big"] != Decimal(tokens["big"])
+    assert str(stored["trailing"]) == "1.5"
+    # ... and the exact text of each is in the row, under the same path.
+    assert {name: mirror[name] for name in tokens} == tokens
+    assert "safe" not in mirror
+    assert mirror["set"] == {"2": "12345678901234567890"}
+    assert mirror["nested"] == {"list": {"1": "1E+125"}}
+    rebuilt = apply_exact_numbers(stored, mirror)
+    for name, token in tokens.items():
+        assert rebuilt[name] == Decimal(token)
+        assert str(rebuilt[name]) == str(Decimal(token))
+    assert rebuilt["safe"] == Decimal("-12.25")
+    assert rebuilt["set"] == [Decimal("1.5"), Decimal(3), Decimal("12345678901234567890")]
 
 
 @pytest.fixture
@@ -350,9 +370,11 @@ def test_columns_mode_extracts_typed_values_by_case_sensitive_path(
     assert row[7] is None
 
 
-def test_columns_mode_turns_values_of_the_wrong_type_into_null_not_a_failed_load(
+def test_columns_mode_flags_every_value_that_did_not_fit_instead_of_failing_the_load(
     columns_warehouse: LocalWarehouse, change_files: ChangeFiles
 ) -> None:
+    """Redshift's lax casts give NULL for a value of the wrong type; the row names each
+    such column in _cdc_unfit, so no value disappears without a trace."""
     image = {
         "Order": {"M": {"Total": {"S": "twelve"}}},
         "ship to": {"M": {"city's name": {"M": {"nested": {"S": "object"}}}}},
@@ -362,9 +384,35 @@ def test_columns_mode_turns_values_of_the_wrong_type_into_null_not_a_failed_load
     }
     columns_warehouse.load([change_files.write_stream_batch([change("INSERT", "a", 10, image)])])
     [row] = columns_warehouse.query(
-        f'SELECT "total", "city", "paid", "qty", "placed", "lines" FROM "{columns_warehouse.spec.schema}"."{TABLE}"'
+        f'SELECT "total", "city", "paid", "qty", "placed", "lines", "absent", "_cdc_unfit" '
+        f'FROM "{columns_warehouse.spec.schema}"."{TABLE}"'
     )
-    assert row == (None, None, None, None, None, None)
+    # A character column takes any JSON value as its text (here cut to VARCHAR(8)).
+    assert row[:7] == (None, '{"nested', None, None, None, None, None)
+    # A missing path (absent, lines) is no loss; everything else is named.
+    assert row[7] == "total,city,paid,qty,placed,"
+
+
+def test_columns_mode_keeps_numbers_and_booleans_as_text_in_character_columns(
+    make_warehouse: Make, pg_schema: str, change_files: ChangeFiles
+) -> None:
+    spec = TargetSpec(
+        pg_schema,
+        TABLE,
+        (KeyAttribute("id", "S"),),
+        mode="columns",
+        columns=(
+            ColumnSpec("n", "VARCHAR(64)", ("n",)),
+            ColumnSpec("b", "VARCHAR(8)", ("b",)),
+            ColumnSpec("s", "VARCHAR(8)", ("s",)),
+            ColumnSpec("total", "DECIMAL(12,2)", ("total",)),
+        ),
+    )
+    warehouse = make_warehouse(spec)
+    image = {"n": {"N": "42"}, "b": {"BOOL": True}, "s": {"S": "exactly8"}, "total": {"N": "12.5"}}
+    warehouse.load([change_files.write_stream_batch([change("INSERT", "a", 10, image)])])
+    [row] = warehouse.query(f'SELECT "n", "b", "s", "total", "_cdc_unfit" FROM "{pg_schema}"."{TABLE}"')
+    assert row == ("42", "true", "exactly8", Decimal("12.50"), None)
 
 
 def test_typed_key_columns_for_number_and_binary_keys(

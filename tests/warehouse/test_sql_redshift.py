@@ -84,7 +84,8 @@ CASES = [
     for shape, spec in SHAPES.items()
     for index, statement in enumerate(_all_statements(spec))
 ]
-LOCK = re.compile(r'LOCK "[a-z_][a-z0-9_]*"\."[a-z_][a-z0-9_]*", "[a-z_][a-z0-9_]*"\."[a-z_][a-z0-9_]*"')
+_QUALIFIED = r'"[a-z_][a-z0-9_]*"\."[a-z_][a-z0-9_]*"'
+LOCK = re.compile(rf"LOCK {_QUALIFIED}(?:, {_QUALIFIED}){{1,2}}")
 
 
 @pytest.mark.parametrize(("spec", "statement"), CASES)
@@ -127,14 +128,16 @@ def test_the_load_is_ordered_lock_copy_dedupe_guard_merge_history_ledger(dialect
         spec, dialect, manifest_url=MANIFEST, iam_role_arn=ROLE, files=["a"], load_id="x"
     )  # type: ignore[arg-type]
     expected = [
-        'LOCK "cdc"."orders", "cdc"."cdc_ledger"'
+        # Every table the load writes, in one order: target, history, ledger.
+        'LOCK "cdc"."orders", "cdc"."orders_history", "cdc"."cdc_ledger"'
         if dialect == "redshift"
-        else 'LOCK TABLE "cdc"."orders", "cdc"."cdc_ledger" IN EXCLUSIVE MODE',
+        else 'LOCK TABLE "cdc"."orders", "cdc"."orders_history", "cdc"."cdc_ledger" IN EXCLUSIVE MODE',
         'CREATE TEMP TABLE "cdc_stage" (',
         'COPY "cdc_stage" FROM ',
-        'CREATE TEMP TABLE "cdc_latest"',
+        'CREATE TEMP TABLE "cdc_latest" (',
+        'INSERT INTO "cdc_latest" (',
         'DELETE FROM "cdc_latest" USING "cdc"."orders" ',
-        'MERGE INTO "cdc"."orders" USING "cdc_latest" AS "l" ',
+        'MERGE INTO "cdc"."orders" USING "cdc_latest" ON "orders"."_cdc_key" = "cdc_latest"."_cdc_key" ',
         'INSERT INTO "cdc"."orders_history" ',
         'INSERT INTO "cdc"."cdc_ledger" ',
         'DROP TABLE "cdc_latest"',
@@ -174,9 +177,9 @@ def test_mixed_case_attributes_are_navigated_case_sensitively_in_redshift() -> N
         SHAPES["columns"], "redshift", manifest_url=MANIFEST, iam_role_arn=ROLE, files=["a"], load_id="x"
     )
     assert statements[0] == "SET enable_case_sensitive_identifier TO true"
-    merge = next(s for s in statements if s.startswith("MERGE"))
-    assert 'CAST("l"."image"."Order"."Total" AS DECIMAL(12,2))' in merge
-    assert 'CAST("l"."keys"."customerId" AS VARCHAR(2048))' in merge
+    resolve = next(s for s in statements if s.startswith('INSERT INTO "cdc_latest"'))
+    assert 'CAST("s"."image"."Order"."Total" AS DECIMAL(12,2))' in resolve
+    assert 'CAST("s"."keys"."customerId" AS VARCHAR(2048))' in resolve
 
 
 def test_a_numeric_key_stored_as_text_is_serialized_not_cast() -> None:
@@ -188,9 +191,9 @@ def test_a_numeric_key_stored_as_text_is_serialized_not_cast() -> None:
         files=["a"],
         load_id="x",
     )
-    merge = next(s for s in statements if s.startswith("MERGE"))
-    assert 'CAST(JSON_SERIALIZE("l"."keys"."sk") AS VARCHAR(64))' in merge
-    assert 'CAST("l"."keys"."pk" AS VARCHAR(2800))' in merge
+    resolve = next(s for s in statements if s.startswith('INSERT INTO "cdc_latest"'))
+    assert 'CAST(JSON_SERIALIZE("s"."keys"."sk") AS VARCHAR(64))' in resolve
+    assert 'CAST("s"."keys"."pk" AS VARCHAR(2800))' in resolve
 
 
 def test_long_file_lists_are_split_into_statements_under_the_data_api_limits() -> None:
@@ -250,3 +253,13 @@ def test_role_chains_are_accepted() -> None:
 def test_unknown_dialects_are_refused() -> None:
     with pytest.raises(ConfigError, match="dialect 'mysql'"):
         render_ddl(SHAPES["document"], "mysql")  # type: ignore[arg-type]
+
+
+def test_a_spec_whose_load_statement_would_exceed_100_kb_is_refused_with_the_reason() -> None:
+    columns = tuple(
+        ColumnSpec(f"c{number}", "DECIMAL(12,2)", ("level one", "level two", f"attribute {number}"))
+        for number in range(400)
+    )
+    spec = TargetSpec("cdc", "orders", (KeyAttribute("id", "S"),), mode="columns", columns=columns)
+    with pytest.raises(ConfigError, match="over the Data API's 100 KB per statement"):
+        render_load(spec, "redshift", manifest_url=MANIFEST, iam_role_arn=ROLE, files=["a"], load_id="x")

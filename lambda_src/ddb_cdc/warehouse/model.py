@@ -36,6 +36,8 @@ DynamoType = Literal["S", "N", "B"]
 
 METADATA_PREFIX: Final = "_cdc_"
 DOCUMENT_COLUMN: Final = "doc"
+EXACT_NUMBERS_COLUMN: Final = "_cdc_exact_numbers"
+UNFIT_COLUMN: Final = "_cdc_unfit"  # columns mode: declared columns whose value did not fit
 HISTORY_SUFFIX: Final = "_history"
 CURRENT_VIEW_SUFFIX: Final = "_current"
 # The load's temporary tables; a target with one of these names could not be told

@@ -9,11 +9,12 @@ concern                 redshift                               postgresql
 documents               SUPER                                  JSONB
 distribution / keys     DISTKEY/SORTKEY on ``_cdc_key``        PRIMARY KEY (uniqueness is enforced, so a
                         (Redshift enforces no keys)            double insert fails the tests loudly)
-serialising loads       ``LOCK t, ledger`` (ACCESS EXCLUSIVE)  ``LOCK TABLE t, ledger IN EXCLUSIVE MODE``
-                                                               (readers are not blocked)
-JSON attribute access   ``l."image"."a"."b"`` navigation,      ``l."image" #>> ARRAY['a','b']`` then a
-                        ``CAST(... AS type)``; lax mode turns  cast guarded by ``pg_input_is_valid`` so
-                        a missing path or a bad cast into NULL  both give NULL the same way
+serialising loads       ``LOCK t, [history,] ledger``          ``LOCK TABLE ... IN EXCLUSIVE MODE``
+                        (ACCESS EXCLUSIVE: readers wait too)   (readers are not blocked)
+JSON attribute access   ``s."image"."a"."b"`` navigation,      ``s."image" #> ARRAY['a','b']`` then a
+                        ``CAST(... AS type)``; lax mode turns  cast guarded by the JSON type and
+                        a missing path, a value of another     ``pg_input_is_valid``, so all give NULL
+                        JSON type or a bad cast into NULL      the same way
 mixed-case attributes   ``SET enable_case_sensitive_identifier  JSONB keys are always case-sensitive
                         TO true`` first, or ``"userId"`` would
                         be read as ``userid``
@@ -24,7 +25,9 @@ COPY                    the same Redshift text in both; the test rig's strict ad
 The load is one transaction (see :func:`render_load`). Its MERGE has the only shape
 Redshift accepts: a table source, one unconditional WHEN MATCHED UPDATE and one WHEN NOT
 MATCHED INSERT. The "only if newer" rule therefore cannot be a MERGE condition; it is a
-DELETE from the source table before the MERGE.
+DELETE from the source table before the MERGE. The MERGE reads whole columns only
+(Redshift refuses partial SUPER references in MERGE): keys and declared columns are
+navigated and cast into ``cdc_latest``, a temporary table shaped like the target.
 
 Ordering: a change is newer than another when its ``seq`` is higher, or when the ``seq``
 is equal and its ``approx_created_at`` is later. Stream changes never share a ``seq``, so
@@ -43,6 +46,8 @@ from ddb_cdc import layout
 from ddb_cdc.warehouse.identifiers import (
     CHARACTER_KINDS,
     DIALECTS,
+    MAX_VARCHAR,
+    NUMERIC_KINDS,
     ColumnType,
     ConfigError,
     Dialect,
@@ -50,7 +55,14 @@ from ddb_cdc.warehouse.identifiers import (
     quote,
     text,
 )
-from ddb_cdc.warehouse.model import DOCUMENT_COLUMN, ColumnSpec, KeyAttribute, TargetSpec
+from ddb_cdc.warehouse.model import (
+    DOCUMENT_COLUMN,
+    EXACT_NUMBERS_COLUMN,
+    UNFIT_COLUMN,
+    ColumnSpec,
+    KeyAttribute,
+    TargetSpec,
+)
 
 STAGING_TABLE: Final = "cdc_stage"
 LATEST_TABLE: Final = "cdc_latest"
@@ -59,6 +71,7 @@ LATEST_TABLE: Final = "cdc_latest"
 # model), and documents a 100 KB limit per statement. Literal lists (ledger inserts,
 # ledger look-ups) are cut into statements well under that.
 MAX_STATEMENTS: Final = 40
+MAX_STATEMENT_BYTES: Final = 100_000  # "100 KB", read strictly
 MAX_LIST_CHARS: Final = 60_000
 MAX_FILE_KEY: Final = 1024  # S3's key limit, in bytes; keys from the layout are ASCII
 
@@ -92,8 +105,9 @@ ENVELOPE_COLUMNS: Final = (
     _StagingColumn("keys", "SUPER", "JSONB", True),
     _StagingColumn("key_string", KEY_STRING_TYPE, KEY_STRING_TYPE, True),
     _StagingColumn("image", "SUPER", "JSONB", False),
+    # The exact text of every number of the image that SUPER might alter (envelope.py).
+    _StagingColumn("exact_numbers", "SUPER", "JSONB", False),
 )
-_LATEST_COLUMNS: Final = ("op", "keys", "key_string", "seq", "approx_created_at", "image")
 
 
 def _check_dialect(dialect: str) -> Dialect:
@@ -160,23 +174,92 @@ def _key_value(spec: TargetSpec, key: KeyAttribute, dialect: Dialect) -> Express
 
 
 def _image_value(column: ColumnSpec, dialect: Dialect) -> Expression:
+    """A declared column's value from the image.
+
+    Character columns take a string as it is and any other JSON value as its JSON text
+    (a number, a boolean, an object), instead of the NULL a lax cast would give. Other
+    types follow Redshift's lax cast: a value of another JSON type, or one the type
+    cannot hold, is NULL, and :func:`_unfit` names the column in ``_cdc_unfit``.
+    """
+
     def render(alias: str) -> str:
-        if dialect == "redshift":
-            navigation = f'{alias}."image".' + ".".join(quote(segment) for segment in column.path)
-            if column.type.kind == "SUPER":
-                return navigation
-            return f"CAST({navigation} AS {column.type.render(dialect)})"
-        path = _pg_path(column.path)
+        value = _image_path(column, dialect, alias)
         if column.type.kind == "SUPER":
-            return f'({alias}."image" #> {path})'
-        # Objects and arrays have no scalar value in Redshift either: NULL, not JSON text.
-        scalar = (
-            f"(CASE WHEN jsonb_typeof({alias}.\"image\" #> {path}) IN ('string', 'number', 'boolean') "
-            f'THEN {alias}."image" #>> {path} END)'
-        )
-        return _pg_scalar_cast(scalar, column.type)
+            return value
+        target = column.type.render(dialect)
+        if column.type.kind in CHARACTER_KINDS:
+            return f"CAST({_image_text(value, dialect)} AS {target})"
+        if dialect == "redshift":
+            return f"CAST({value} AS {target})"
+        return _pg_lax_cast(value, column.type)
 
     return render
+
+
+def _image_path(column: ColumnSpec, dialect: Dialect, alias: str) -> str:
+    if dialect == "redshift":
+        return f'{alias}."image".' + ".".join(quote(segment) for segment in column.path)
+    return f'({alias}."image" #> {_pg_path(column.path)})'
+
+
+def _image_text(value: str, dialect: Dialect) -> str:
+    """The whole text of a JSON value: a string's own text, any other value's JSON."""
+    if dialect == "redshift":
+        return (
+            f"(CASE WHEN IS_VARCHAR({value}) THEN CAST({value} AS VARCHAR({MAX_VARCHAR})) "
+            f"ELSE JSON_SERIALIZE({value}) END)"
+        )
+    return (
+        f"(CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}' ELSE CAST({value} AS TEXT) END)"
+    )
+
+
+def _unfit(spec: TargetSpec, dialect: Dialect) -> Expression:
+    """``_cdc_unfit``: the declared columns whose value the image holds but the column
+    could not take whole (NULL after the cast, or longer than a character column), as
+    ``name,name,``; NULL when every value fit. A JSON null counts as a value here."""
+
+    def render(alias: str) -> str:
+        checks = []
+        for column in spec.columns:
+            if column.type.kind == "SUPER":
+                continue
+            value = _image_path(column, dialect, alias)
+            lost = f"{_image_value(column, dialect)(alias)} IS NULL"
+            if column.type.kind in CHARACTER_KINDS:
+                lost += f" OR OCTET_LENGTH({_image_text(value, dialect)}) > {column.type.size}"
+            checks.append(
+                f"CASE WHEN {value} IS NOT NULL AND ({lost}) THEN {literal(column.name + ',')} ELSE '' END"
+            )
+        if not checks:
+            return "CAST(NULL AS VARCHAR(65535))"
+        return f"CAST(NULLIF({' || '.join(checks)}, '') AS VARCHAR({MAX_VARCHAR}))"
+
+    return render
+
+
+def _pg_lax_cast(value: str, column_type: ColumnType) -> str:
+    """Redshift's lax SUPER cast, for a JSONB value: the dynamic type must fit the target
+    ("Casting a SUPER value to the wrong type returns null instead of an error"; an object
+    or array cast to a string is NULL; a number becomes BOOLEAN only at scale 0), and a
+    value the type cannot hold is NULL too."""
+    text_value = f"({value} #>> '{{}}')"
+    kind = column_type.kind
+    if kind in CHARACTER_KINDS:
+        json_type = "'string'"
+    elif kind == "BOOLEAN":
+        return (
+            f"(CASE WHEN jsonb_typeof({value}) = 'boolean' THEN CAST({text_value} AS BOOLEAN) "
+            f"WHEN jsonb_typeof({value}) = 'number' AND {text_value} ~ '^-?[0-9]+$' "
+            f"THEN CAST({text_value} AS NUMERIC) <> 0 END)"
+        )
+    elif kind in NUMERIC_KINDS:
+        json_type = "'number'"
+    else:  # DATE, TIMESTAMP, TIMESTAMPTZ: from a string
+        json_type = "'string'"
+    return (
+        f"(CASE WHEN jsonb_typeof({value}) = {json_type} THEN {_pg_scalar_cast(text_value, column_type)} END)"
+    )
 
 
 def _columns(spec: TargetSpec, dialect: Dialect, load_id_literal: str = "NULL") -> list[_Column]:
@@ -185,8 +268,8 @@ def _columns(spec: TargetSpec, dialect: Dialect, load_id_literal: str = "NULL") 
         _Column(key.column, spec.key_type(key).render(dialect), False, _key_value(spec, key, dialect), True)
         for key in spec.keys
     ]
+    document_type = "SUPER" if dialect == "redshift" else "JSONB"
     if spec.mode == "document":
-        document_type = "SUPER" if dialect == "redshift" else "JSONB"
         columns.append(_Column(DOCUMENT_COLUMN, document_type, False, lambda a: f'{a}."image"'))
     else:
         columns.extend(
@@ -207,7 +290,13 @@ def _columns(spec: TargetSpec, dialect: Dialect, load_id_literal: str = "NULL") 
         _Column("_cdc_source_ts", "TIMESTAMP", True, lambda a: f'{a}."approx_created_at"'),
         _Column("_cdc_loaded_at", "TIMESTAMP", True, lambda _a: now),
         _Column("_cdc_load_id", LOAD_ID_TYPE, True, lambda _a: load_id_literal),
+        # Redshift does not document what SUPER keeps of a 38-digit integer, 1E+125 or
+        # 1.50; the envelope's mirror of their exact text travels with the row, so no
+        # number is ever changed without its original beside it.
+        _Column(EXACT_NUMBERS_COLUMN, document_type, False, lambda a: f'{a}."exact_numbers"'),
     ]
+    if spec.mode == "columns":
+        columns.append(_Column(UNFIT_COLUMN, f"VARCHAR({MAX_VARCHAR})", False, _unfit(spec, dialect)))
     return columns
 
 
@@ -283,6 +372,7 @@ def render_ddl(spec: TargetSpec, dialect: Dialect) -> list[str]:
         f"CREATE OR REPLACE VIEW {_table(spec.schema, spec.current_view)} AS "
         f'SELECT {visible} FROM {target} WHERE NOT "_cdc_deleted"'
     )
+    _check_statement_sizes(statements)
     return statements
 
 
@@ -352,21 +442,32 @@ def render_load(
 
     ``files`` are the S3 object keys the manifest lists; they are recorded in the
     ledger. Steps: (Redshift: case-sensitive SUPER attributes), lock, staging table,
-    COPY, latest change per key, drop what is not newer than the target, MERGE,
-    history (optional), ledger, drop the temporary tables.
+    COPY, the latest change per key resolved into a table shaped like the target, drop
+    what is not newer than the target, MERGE, history (optional), ledger, drop the
+    temporary tables.
+
+    Every SUPER navigation and cast happens in the INSERT that fills ``cdc_latest``:
+    Redshift's MERGE refuses partial references to SUPER columns in its condition and
+    expressions ("Partial reference of SUPER column is not supported in MERGE
+    statement", MERGE usage notes), so the MERGE itself reads plain columns and whole
+    SUPER columns only.
     """
     dialect = _check_dialect(dialect)
     _validate_load_inputs(manifest_url, iam_role_arn, load_id)
     file_keys = _file_keys(files)
-    load_literal = literal(load_id)
+    load_literal = f"CAST({literal(load_id)} AS {LOAD_ID_TYPE})"
     target_literal = literal(spec.target_name)
     columns = _columns(spec, dialect, load_literal)
     target = _table(spec.schema, spec.table)
     ledger = _table(spec.schema, spec.ledger_table)
+    history = _table(spec.schema, spec.history_table) if spec.history else None
     stage, latest = quote(STAGING_TABLE), quote(LATEST_TABLE)
     now = _now(dialect)
     statements: list[str] = []
 
+    # Every table the transaction writes, always in this order (target, history,
+    # ledger), so two loads can never wait on each other in a cycle.
+    locked = ", ".join(name for name in (target, history, ledger) if name is not None)
     if dialect == "redshift":
         # Without it Redshift folds quoted SUPER attribute names to lower case, and
         # DynamoDB attribute names are case-sensitive. It lasts for the session: the
@@ -375,26 +476,32 @@ def render_load(
         # ACCESS EXCLUSIVE: a second load of this table waits here until the first
         # commits. The ledger is locked too, because loads of different tables share
         # it and Redshift would otherwise abort one of two concurrent writers
-        # (serializable isolation). Always target first, ledger last: no lock cycle.
-        statements.append(f"LOCK {target}, {ledger}")
+        # (serializable isolation); the history table because the load writes it.
+        statements.append(f"LOCK {locked}")
     else:
-        statements.append(f"LOCK TABLE {target}, {ledger} IN EXCLUSIVE MODE")
+        statements.append(f"LOCK TABLE {locked} IN EXCLUSIVE MODE")
 
     staging_columns = ", ".join(
         f"{quote(column.name)} {column.redshift if dialect == 'redshift' else column.postgresql}"
         + (" NOT NULL" if column.not_null else "")
         for column in ENVELOPE_COLUMNS
     )
-    distribution = ' DISTKEY("key_string")' if dialect == "redshift" else ""
-    statements.append(f"CREATE TEMP TABLE {stage} ({staging_columns}){distribution}")
+    stage_distribution = ' DISTKEY("key_string")' if dialect == "redshift" else ""
+    statements.append(f"CREATE TEMP TABLE {stage} ({staging_columns}){stage_distribution}")
     statements.append(render_copy(manifest_url, iam_role_arn))
 
-    latest_list = ", ".join(quote(name) for name in _LATEST_COLUMNS)
+    # The latest change per key, already in the target's shape: keys and declared
+    # columns are navigated and cast here, where Redshift allows it.
+    latest_distribution = ' DISTKEY("_cdc_key")' if dialect == "redshift" else ""
+    statements.append(f"CREATE TEMP TABLE {latest} ({_column_definitions(columns)}){latest_distribution}")
+    staged = ", ".join(quote(column.name) for column in ENVELOPE_COLUMNS)
+    change = '"s"'
+    names = ", ".join(quote(column.name) for column in columns)
     statements.append(
-        f"CREATE TEMP TABLE {latest}{distribution} AS SELECT {latest_list} FROM ("
-        f'SELECT {latest_list}, ROW_NUMBER() OVER (PARTITION BY "key_string" '
+        f"INSERT INTO {latest} ({names}) SELECT {', '.join(column.value(change) for column in columns)} FROM ("
+        f'SELECT {staged}, ROW_NUMBER() OVER (PARTITION BY "key_string" '
         f'ORDER BY "seq" DESC, "approx_created_at" DESC) AS "cdc_rank" FROM {stage}'
-        f') AS "r" WHERE "r"."cdc_rank" = 1'
+        f') AS {change} WHERE {change}."cdc_rank" = 1'
     )
 
     # "Only if newer": a change at or below the stored token is dropped before the
@@ -403,33 +510,29 @@ def render_load(
     bare = quote(spec.table)
     statements.append(
         f"DELETE FROM {latest} USING {target} "
-        f'WHERE {bare}."_cdc_key" = {latest}."key_string" AND ('
-        f'{bare}."_cdc_seq" > {latest}."seq" OR ({bare}."_cdc_seq" = {latest}."seq" '
-        f'AND {bare}."_cdc_source_ts" >= {latest}."approx_created_at"))'
+        f'WHERE {bare}."_cdc_key" = {latest}."_cdc_key" AND ('
+        f'{bare}."_cdc_seq" > {latest}."_cdc_seq" OR ({bare}."_cdc_seq" = {latest}."_cdc_seq" '
+        f'AND {bare}."_cdc_source_ts" >= {latest}."_cdc_source_ts"))'
     )
 
-    source = '"l"'
+    # The only MERGE shape Redshift accepts (a table source, one unconditional WHEN
+    # MATCHED UPDATE, one WHEN NOT MATCHED INSERT), reading whole columns only. The
+    # target is qualified by its bare name, which cannot be cdc_latest (model.py).
     updates = ", ".join(
-        f"{quote(column.name)} = {column.value(source)}" for column in columns if not column.is_key
+        f"{quote(column.name)} = {latest}.{quote(column.name)}" for column in columns if not column.is_key
     )
-    insert_names = ", ".join(quote(column.name) for column in columns)
-    insert_values = ", ".join(column.value(source) for column in columns)
-    # Unqualified "_cdc_key" can only mean the target's column: the source's columns are
-    # the envelope's names, and target columns may not start with _cdc_ unless ours.
+    values = ", ".join(f"{latest}.{quote(column.name)}" for column in columns)
     statements.append(
-        f'MERGE INTO {target} USING {latest} AS {source} ON "_cdc_key" = {source}."key_string" '
+        f'MERGE INTO {target} USING {latest} ON {bare}."_cdc_key" = {latest}."_cdc_key" '
         f"WHEN MATCHED THEN UPDATE SET {updates} "
-        f"WHEN NOT MATCHED THEN INSERT ({insert_names}) VALUES ({insert_values})"
+        f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
     )
 
-    if spec.history:
-        history = _table(spec.schema, spec.history_table)
-        staged = ", ".join(quote(column.name) for column in ENVELOPE_COLUMNS)
-        change = '"s"'
+    if history is not None:
         # Every distinct change once: duplicates inside this load collapse to one row,
         # and a change some earlier load already recorded is skipped.
         statements.append(
-            f"INSERT INTO {history} ({insert_names}) "
+            f"INSERT INTO {history} ({names}) "
             f"SELECT {', '.join(column.value(change) for column in columns)} FROM ("
             f'SELECT {staged}, ROW_NUMBER() OVER (PARTITION BY "key_string", "seq", "approx_created_at" '
             f'ORDER BY "event_id") AS "cdc_rank" FROM {stage}) AS {change} '
@@ -460,7 +563,18 @@ def render_load(
             f"this load needs {len(statements)} statements, over the Data API's {MAX_STATEMENTS} per "
             "transaction; load fewer files at once"
         )
+    _check_statement_sizes(statements)
     return statements
+
+
+def _check_statement_sizes(statements: Sequence[str]) -> None:
+    for statement in statements:
+        size = len(statement.encode("utf-8"))
+        if size > MAX_STATEMENT_BYTES:
+            raise ConfigError(
+                f"a load statement would be {size} bytes, over the Data API's 100 KB per statement "
+                f"({statement[:40]}...); declare fewer or shallower columns"
+            )
 
 
 # ---------------------------------------------------------------------------

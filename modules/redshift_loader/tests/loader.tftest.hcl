@@ -449,6 +449,8 @@ run "serverless_scopes_to_the_workgroup" {
       database       = "dev"
       workgroup_name = "analytics"
     }
+    copy_role_arn    = null
+    create_copy_role = true
   }
 
   assert {
@@ -467,6 +469,11 @@ run "serverless_scopes_to_the_workgroup" {
       !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "GetClusterCredentials")
     )
     error_message = "Serverless IAM must be scoped to the workgroup's ARN."
+  }
+
+  assert {
+    condition     = one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"])
+    error_message = "Redshift Serverless assumes the COPY role as redshift-serverless.amazonaws.com."
   }
 }
 
