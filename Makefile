@@ -13,7 +13,7 @@ DATA_API_MODE ?= async
 
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench venv clean
+.PHONY: demo test lint format bench venv clean verify-aws
 
 # The project venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -47,6 +47,13 @@ test: venv lint
 # throwaway PostgreSQL; prints a report (0 mismatches or exit 1), then destroys and stops everything.
 demo: $(VENV)/.installed
 	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)'
+
+# examples/complete on a real AWS account (Redshift Serverless included), proven and destroyed in one command.
+# It refuses to run without an explicit account and region; AWS_PROFILE/AWS_REGION are honoured:
+#   make verify-aws ARGS='--account-id 123456789012 --region eu-west-1 [--profile p] [--yes] [--changes 2000]'
+ARGS ?=
+verify-aws: $(VENV)/.installed
+	$(BIN)/python -m tests.aws.verify_aws $(ARGS)
 
 bench: $(VENV)/.installed
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

@@ -105,7 +105,7 @@ variable "load_strategy" {
 }
 
 variable "redshift" {
-  description = "The warehouse and how the loader reaches it (see the root module's `redshift` input)."
+  description = "The warehouse and how the loader reaches it (see the root module's `redshift` input). Required unless warehouse.create = true, which then builds it from the created workgroup (leave it null)."
   type = object({
     kind                 = string
     database             = string
@@ -125,6 +125,76 @@ variable "redshift" {
       security_group_ids = list(string)
     }))
   })
+  default = null
+
+  validation {
+    condition     = (var.redshift == null) == var.warehouse.create
+    error_message = "Set redshift to your warehouse, or set warehouse.create = true and leave redshift null (the created workgroup is then used)."
+  }
+}
+
+variable "warehouse" {
+  description = <<-EOT
+    Controls whether this example also creates the warehouse: a Redshift Serverless namespace and workgroup, not
+    publicly accessible, encrypted (kms_key_arn when set), admin password generated and kept in Secrets Manager by
+    Redshift, with the module's COPY role associated. Off by default (bring your own through `redshift`). name: namespace
+    and workgroup name (default "<name>-warehouse"); database; admin_username; base_capacity in RPUs (4, the smallest,
+    or 8 to 512 in steps of 8, or 512 to 1024 in steps of 32); max_capacity caps scaling (null: no cap); subnet_ids and
+    security_group_ids (null: the region's default VPC); data_api_mode of the loader ("async" or "poll", null: the
+    module's default).
+  EOT
+  type = object({
+    create             = optional(bool, false)
+    name               = optional(string)
+    database           = optional(string, "dev")
+    admin_username     = optional(string, "cdc_admin")
+    base_capacity      = optional(number, 4)
+    max_capacity       = optional(number)
+    subnet_ids         = optional(list(string))
+    security_group_ids = optional(list(string))
+    data_api_mode      = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.warehouse.name == null || can(regex("^[a-z0-9-]{3,64}$", var.warehouse.name))
+    error_message = "warehouse.name must be 3-64 lowercase letters, digits and hyphens (Redshift Serverless namespace and workgroup names)."
+  }
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_$]{0,63}$", var.warehouse.database))
+    error_message = "warehouse.database must be a Redshift database name: 1-64 lowercase letters, digits, underscores or dollar signs, starting with a letter or underscore."
+  }
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9_]{0,127}$", var.warehouse.admin_username)) && !contains(["admin", "rdsadmin", "public", "root"], var.warehouse.admin_username)
+    error_message = "warehouse.admin_username must start with a letter, hold only lowercase letters, digits and underscores (up to 128), and not be a reserved name such as admin."
+  }
+
+  validation {
+    condition = (
+      var.warehouse.base_capacity == 4 ||
+      (var.warehouse.base_capacity >= 8 && var.warehouse.base_capacity <= 512 && var.warehouse.base_capacity % 8 == 0) ||
+      (var.warehouse.base_capacity > 512 && var.warehouse.base_capacity <= 1024 && var.warehouse.base_capacity % 32 == 0)
+    )
+    error_message = "warehouse.base_capacity must be 4, or 8 to 512 in steps of 8, or 512 to 1024 in steps of 32 RPUs."
+  }
+
+  validation {
+    condition     = var.warehouse.max_capacity == null || try(var.warehouse.max_capacity >= var.warehouse.base_capacity, false)
+    error_message = "warehouse.max_capacity must be at least warehouse.base_capacity (or null for no cap)."
+  }
+
+  validation {
+    condition     = var.warehouse.data_api_mode == null || contains(["async", "poll"], coalesce(var.warehouse.data_api_mode, "async"))
+    error_message = "warehouse.data_api_mode must be \"async\" or \"poll\" (or null for the module's default)."
+  }
+
+  validation {
+    condition     = var.warehouse.subnet_ids == null || length(coalesce(var.warehouse.subnet_ids, [])) >= 3
+    error_message = "warehouse.subnet_ids needs at least three subnets in three Availability Zones (Redshift Serverless requirement), or null for the default VPC."
+  }
 }
 
 variable "target_spec" {
@@ -136,6 +206,7 @@ variable "target_spec" {
     columns          = optional(list(object({ name = string, type = string, path = list(string) })))
     history          = optional(bool)
     key_column_types = optional(map(string))
+    key_column_names = optional(map(string))
   })
 }
 

@@ -39,6 +39,10 @@ class Report:
     deployed: dict[str, Any] = field(default_factory=dict)  # what Terraform deployed, as the runtime read it
     resources_left_after_destroy: list[str] | None = None  # `terraform state list` after destroy
     drained: bool = False  # runtime and patches idle together after the view matched
+    environment: str = "sandbox"  # "sandbox" (make demo, make test) or "aws" (make verify-aws)
+    # Fields this environment cannot count (on AWS: what only the local runtime and Data API emulator see).
+    unmeasured: list[str] = field(default_factory=list)
+    cost: dict[str, Any] | None = None  # tests.aws.cost.Estimate.as_dict(): an estimate, never a bill
 
     @property
     def ok(self) -> bool:
@@ -51,7 +55,7 @@ class Report:
         changes = self.changes
         total = changes.get("operations", sum(changes.get(k, 0) for k in ("puts", "updates", "deletes")))
         lines = [
-            f"sandbox report: aggregation={self.aggregation} load={self.load_strategy} "
+            f"{self.environment} report: aggregation={self.aggregation} load={self.load_strategy} "
             f"data_api_mode={self.data_api_mode}",
             f"  changes generated     {total:>10,}  (puts {changes.get('puts', 0):,}, updates "
             f"{changes.get('updates', 0):,}, deletes {changes.get('deletes', 0):,})",
@@ -74,6 +78,15 @@ class Report:
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
             + ")",
         ]
+        if self.unmeasured:
+            lines.append(f"  not measured here     {', '.join(self.unmeasured)} (shown as 0)")
+        if self.cost is not None:
+            lines.append(
+                f"  estimated cost        {self.cost['total_usd']:>10.4f} USD  (an estimate from "
+                f"{self.cost['region']} list prices read {self.cost['prices_read_on']}, not a bill: "
+                + ", ".join(f"{name} {usd:.4f}" for name, usd in self.cost["usd"].items())
+                + ")"
+            )
         if not self.ok and self.mismatch_sample:
             lines.append(f"  sample of mismatching keys: {json.dumps(self.mismatch_sample)}")
         return "\n".join(lines)

@@ -3,20 +3,24 @@
 Both sides are reduced to ``{canonical key string: item as JSON}``. The table side goes
 through the envelope's own converter (``ddb_cdc.envelope``), so this checks the pipeline
 (capture, files, COPY, merge, tombstones), not the converter, which has its own tests.
-Numbers compare by value (``Decimal``), so ``1.50`` and ``1.5`` are equal on both sides.
+Numbers compare by value (``Decimal``), so ``1.50`` and ``1.5`` are equal on both sides; the warehouse side
+puts back the exact text of every number SUPER may have changed (``_cdc_exact_numbers``), as a consumer does.
+The warehouse side is read over a database connection (:func:`read_view`, the sandbox's PostgreSQL) or
+through the Redshift Data API (:func:`read_view_data_api`, what ``make verify-aws`` uses against Redshift).
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ddb_cdc.envelope import item_to_json, key_string
+from ddb_cdc.envelope import apply_exact_numbers, item_to_json, key_string
 from ddb_cdc.warehouse.identifiers import quote
-from ddb_cdc.warehouse.model import DOCUMENT_COLUMN
+from ddb_cdc.warehouse.model import DOCUMENT_COLUMN, EXACT_NUMBERS_COLUMN
 
 
 def _parse(text: str) -> Any:
@@ -55,14 +59,95 @@ def scan_table(dynamodb: Any, table: str) -> dict[str, Any]:
     return items
 
 
+def _item(document: str | None, exact_numbers: str | None) -> Any:
+    """The item as a consumer rebuilds it: the document, with the exact text of every number
+    SUPER may have changed put back from ``_cdc_exact_numbers``."""
+    if document is None:
+        return None
+    return apply_exact_numbers(_parse(document), None if exact_numbers is None else _parse(exact_numbers))
+
+
 def read_view(connection: Any, schema: str, view: str) -> dict[str, Any]:
-    """The warehouse side: ``_cdc_key`` -> document, from the view that hides tombstones."""
-    sql = f'SELECT "_cdc_key", CAST({quote(DOCUMENT_COLUMN)} AS TEXT) FROM {quote(schema)}.{quote(view)}'
+    """The warehouse side: ``_cdc_key`` -> item, from the view that hides tombstones."""
+    sql = (
+        f'SELECT "_cdc_key", CAST({quote(DOCUMENT_COLUMN)} AS TEXT), CAST({quote(EXACT_NUMBERS_COLUMN)} AS TEXT) '
+        f"FROM {quote(schema)}.{quote(view)}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
     connection.commit()
-    return {key: _parse(document) for key, document in rows}
+    return {key: _item(document, exact) for key, document, exact in rows}
+
+
+class DataApiFailed(RuntimeError):
+    """A Data API statement failed, was aborted, or did not finish in time."""
+
+
+def data_api_statement(
+    data_api: Any,
+    target: Mapping[str, str],
+    sqls: list[str],
+    *,
+    timeout: float = 120.0,
+    poll_seconds: float = 0.25,
+) -> dict[str, Any]:
+    """Run ``sqls`` through the Data API (one statement, or one transaction for several) and wait, on its
+    status, until it finished; returns DescribeStatement's answer. ``target`` names the warehouse as the Data
+    API does (``WorkgroupName`` or ``ClusterIdentifier`` with ``DbUser``/``SecretArn``, and ``Database``)."""
+    if len(sqls) == 1:
+        statement_id = data_api.execute_statement(Sql=sqls[0], **target)["Id"]
+    else:
+        statement_id = data_api.batch_execute_statement(Sqls=sqls, **target)["Id"]
+    deadline = time.monotonic() + timeout
+    while True:
+        described = data_api.describe_statement(Id=statement_id)
+        status = described["Status"]
+        if status == "FINISHED":
+            return described
+        if status in ("FAILED", "ABORTED"):
+            raise DataApiFailed(f"{status}: {described.get('Error', '')} (in {sqls[0][:80]!r}...)")
+        if time.monotonic() > deadline:
+            data_api.cancel_statement(Id=statement_id)
+            raise DataApiFailed(f"still {status} after {timeout:.0f} s (in {sqls[0][:80]!r}...)")
+        time.sleep(poll_seconds)
+
+
+def data_api_rows(
+    data_api: Any, target: Mapping[str, str], sql: str, *, timeout: float = 120.0
+) -> list[list[Any]]:
+    """Every row of one query through the Data API, each as a list of plain values (all result pages)."""
+    described = data_api_statement(data_api, target, [sql], timeout=timeout)
+    rows: list[list[Any]] = []
+    if not described.get("HasResultSet", True):
+        return rows
+    token = None
+    while True:
+        page = data_api.get_statement_result(Id=described["Id"], **({"NextToken": token} if token else {}))
+        rows += [
+            [None if value.get("isNull") else next(iter(value.values())) for value in r]
+            for r in page["Records"]
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return rows
+
+
+def read_view_data_api(
+    data_api: Any, target: Mapping[str, str], schema: str, view: str, *, timeout: float = 120.0
+) -> dict[str, Any]:
+    """The warehouse side read as a user of the Data API reads it: ``_cdc_key`` -> document.
+
+    ``JSON_SERIALIZE`` is how Redshift turns a SUPER value into text (a CAST of an object to VARCHAR is not).
+    """
+    sql = (
+        f'SELECT "_cdc_key", JSON_SERIALIZE({quote(DOCUMENT_COLUMN)}), JSON_SERIALIZE({quote(EXACT_NUMBERS_COLUMN)}) '
+        f"FROM {quote(schema)}.{quote(view)}"
+    )
+    return {
+        key: _item(document, exact)
+        for key, document, exact in data_api_rows(data_api, target, sql, timeout=timeout)
+    }
 
 
 def compare(table: Mapping[str, Any], view: Mapping[str, Any]) -> Comparison:

@@ -21,6 +21,7 @@ class InstalledPatches:
     modules: list[ModuleType] = field(default_factory=list)
     data_api: Any = None  # tests.sandbox.data_api.DataApiEngine
     firehose: Any = None  # tests.sandbox.patches.firehose.FirehoseDelivery
+    serverless: Any = None  # tests.sandbox.patches.redshift_serverless.ServerlessState
 
     def describe(self) -> list[dict[str, str]]:
         return [{"name": module.NAME, "follows": module.FOLLOWS} for module in self.modules]
@@ -43,6 +44,7 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
         firehose,
         lambda_invoke,
         redshift_data,
+        redshift_serverless,
         s3_secure_transport,
     )
     from tests.sandbox.terraform_stack import PROVIDER_PATCHES
@@ -56,6 +58,8 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
         result.modules.append(s3_secure_transport)
         stack.enter_context(lambda_invoke.installed())
         result.firehose = stack.enter_context(firehose.installed())
-        result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url))
-        result.modules += [lambda_invoke, events_lambda, firehose, redshift_data]
+        # Workgroups are accepted once the redshift-serverless patch has created them, as in AWS.
+        result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url, workgroups=()))
+        result.serverless = stack.enter_context(redshift_serverless.installed())
+        result.modules += [lambda_invoke, events_lambda, firehose, redshift_data, redshift_serverless]
         yield result

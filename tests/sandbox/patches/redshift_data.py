@@ -20,6 +20,7 @@ from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationEx
 from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from tests.sandbox import client_credentials
+from tests.sandbox import redshift_rules as rules
 from tests.sandbox.data_api import DataApiEngine, InvalidRequest, Statement, StatementNotFound
 
 NAME: Final = "redshift-data"
@@ -44,7 +45,21 @@ _ACTIONS: Final = (
 _MAX_SQLS: Final = 40  # the API model's limit on Sqls
 
 _engine: DataApiEngine | None = None
-_workgroups: frozenset[str] | None = None
+# Serverless workgroups the Data API accepts; None accepts any name. The redshift-serverless patch adds and
+# removes names as workgroups are created and deleted (register_workgroup / deregister_workgroup).
+_workgroups: set[str] | None = None
+
+
+def register_workgroup(name: str) -> None:
+    """Accept ``WorkgroupName=name`` from now on (a workgroup was created). No-op while nothing is installed."""
+    if _workgroups is not None:
+        _workgroups.add(name)
+
+
+def deregister_workgroup(name: str) -> None:
+    """Refuse ``WorkgroupName=name`` again (its workgroup was deleted)."""
+    if _workgroups is not None:
+        _workgroups.discard(name)
 
 
 def _current() -> DataApiEngine:
@@ -132,13 +147,22 @@ def batch_execute_statement(self: Any) -> str:
     sqls = self._get_param("Sqls")
     if not isinstance(sqls, list) or not 1 <= len(sqls) <= _MAX_SQLS:
         raise ValidationException(f"Sqls must hold 1 to {_MAX_SQLS} SQL statements.")
-    return _submit(self, [str(sql) for sql in sqls], batch=True)
+    sqls = [str(sql) for sql in sqls]
+    try:
+        rules.check_batch(sqls)
+    except rules.RedshiftRefuses as exc:
+        raise ValidationException(str(exc)) from None
+    return _submit(self, sqls, batch=True)
 
 
 def execute_statement(self: Any) -> str:
     sql = self._get_param("Sql")
     if not sql:
         raise ValidationException("Sql needs to be specified.")
+    try:
+        rules.check_statement_size(str(sql))
+    except rules.RedshiftRefuses as exc:
+        raise ValidationException(str(exc)) from None
     return _submit(self, [str(sql)], batch=False)
 
 
@@ -198,8 +222,8 @@ def installed(
 
     ``s3_endpoint_url`` is where COPY reads manifests and objects (the moto server's
     URL; None under ``mock_aws``). ``workgroups``: Serverless workgroup names to accept
-    (moto has no Redshift Serverless; None accepts any name). Clusters must exist in
-    moto's redshift backend (``create_cluster``).
+    (None accepts any name); the ``redshift-serverless`` patch registers the workgroups it
+    creates into this list. Clusters must exist in moto's redshift backend (``create_cluster``).
     """
     global _engine, _workgroups
     if _engine is not None:
@@ -226,7 +250,7 @@ def installed(
         "cancel_statement": cancel_statement,
         "list_statements": list_statements,
     }
-    _engine, _workgroups = engine, frozenset(workgroups) if workgroups is not None else None
+    _engine, _workgroups = engine, set(workgroups) if workgroups is not None else None
     for name, handler in handlers.items():
         setattr(RedshiftDataAPIServiceResponse, name, handler)
     try:
