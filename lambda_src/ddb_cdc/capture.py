@@ -68,6 +68,37 @@ def _records(event: Any) -> list[Any]:
     return records
 
 
+OTHER_TABLE: Final = "eventSourceARN names the stream of another table than the one this writer captures"
+
+
+class _SourceCheck:
+    """Whether a record comes from the configured table's stream, and that stream's label.
+
+    Lambda puts ``eventSourceARN`` on every record of a DynamoDB stream event, so a record
+    without one, or from another table's stream (a mapping wired to the wrong function,
+    a replayed or hand-made event), cannot be attributed to this table: it is set aside
+    alone instead of being written as this table's change. A batch comes from one
+    stream, so the verdict is kept for the last ARN seen and costs one comparison per
+    record.
+    """
+
+    __slots__ = ("arn", "label", "table")
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.arn: object = None
+        self.label = ""
+
+    def label_of(self, record: dict[str, Any]) -> str:
+        arn = record.get("eventSourceARN")
+        if arn != self.arn or not self.label:
+            label = layout.stream_label(arn)
+            if layout.stream_table(arn) != self.table:
+                raise layout.LayoutError(OTHER_TABLE)
+            self.arn, self.label = arn, label
+        return self.label
+
+
 def plan_s3_batch(event: Any, *, table: str, prefix: str, compresslevel: int = GZIP_LEVEL) -> S3BatchPlan:
     """One object holding every convertible record in stream order, plus the rest."""
     table_json = envelope.table_json(table)
@@ -76,15 +107,11 @@ def plan_s3_batch(event: Any, *, table: str, prefix: str, compresslevel: int = G
     label: str | None = None
     first: envelope.EncodedEnvelope | None = None
     last: envelope.EncodedEnvelope | None = None
-    seen_arn: object = None
-    seen_label = ""
+    source = _SourceCheck(table)
     for record in _records(event):
         try:
             encoded = envelope.encode_stream_record(record, table_json)
-            arn = record.get("eventSourceARN")
-            if arn != seen_arn or not seen_label:  # every record of a batch carries the same ARN
-                seen_arn, seen_label = arn, layout.stream_label(arn)
-            record_label = seen_label
+            record_label = source.label_of(record)
         except envelope.UnconvertibleRecord as exc:
             quarantined.append(set_aside(record, exc.reason))
             continue
@@ -114,16 +141,21 @@ def plan_s3_batch(event: Any, *, table: str, prefix: str, compresslevel: int = G
 
 
 def plan_firehose_batch(event: Any, *, table: str) -> FirehosePlan:
-    """One Firehose record per convertible stream record; oversize envelopes are quarantined."""
+    """One Firehose record per convertible stream record of this table; oversize envelopes are quarantined."""
     table_json = envelope.table_json(table)
     out: list[FirehoseRecord] = []
     quarantined: list[Quarantined] = []
     first_ms: int | None = None
+    source = _SourceCheck(table)
     for record in _records(event):
         try:
             encoded = envelope.encode_stream_record(record, table_json)
+            source.label_of(record)
         except envelope.UnconvertibleRecord as exc:
             quarantined.append(set_aside(record, exc.reason))
+            continue
+        except layout.LayoutError as exc:
+            quarantined.append(set_aside(record, str(exc)))
             continue
         data = (encoded.line + "\n").encode("ascii")
         if len(data) > FIREHOSE_MAX_RECORD_BYTES:

@@ -38,7 +38,7 @@ RAW_SUFFIX: Final = ".json.gz"
 QUARANTINE_SUFFIX: Final = ".json"
 
 _STREAM_ARN = re.compile(
-    r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{3,255}/stream/(.+)"
+    r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/([A-Za-z0-9_.-]{3,255})/stream/(.+)"
 )
 _SEQ = re.compile(r"[0-9]{40}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
@@ -62,10 +62,18 @@ class ObjectKey(NamedTuple):
 def stream_label(event_source_arn: object) -> str:
     """The stream label of a DynamoDB stream ARN, reduced to letters and digits."""
     match = _STREAM_ARN.fullmatch(event_source_arn) if isinstance(event_source_arn, str) else None
-    label = "".join(ch for ch in match.group(1) if ch.isascii() and ch.isalnum()) if match else ""
+    label = "".join(ch for ch in match.group(2) if ch.isascii() and ch.isalnum()) if match else ""
     if not label:
         raise LayoutError("eventSourceARN is not a DynamoDB stream ARN")
     return label
+
+
+def stream_table(event_source_arn: object) -> str:
+    """The table name in a DynamoDB stream ARN (``…:table/<name>/stream/<label>``)."""
+    match = _STREAM_ARN.fullmatch(event_source_arn) if isinstance(event_source_arn, str) else None
+    if match is None:
+        raise LayoutError("eventSourceARN is not a DynamoDB stream ARN")
+    return match.group(1)
 
 
 def batch_object_name(label: str, first_seq: str, last_seq: str) -> str:

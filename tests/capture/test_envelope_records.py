@@ -166,8 +166,9 @@ def test_snapshot_envelope_uses_the_lowest_token_and_no_event_id() -> None:
     item = {"id": {"S": "a"}, "n": {"N": "1.0"}, "tags": {"SS": ["y", "x"]}}
     encoded = encode_snapshot(item, ["id"], "sensors", 1_764_215_392_000)
     envelope = loads_exact(encoded.line)
-    assert list(envelope) == EXACT_KEYS
+    assert list(envelope) == [*EXACT_KEYS, "exact_types"]
     assert envelope["exact_numbers"] == {"n": "1.0"}
+    assert envelope["exact_types"] == {"tags": "SS"}
     assert envelope["op"] == "SNAPSHOT"
     assert envelope["seq"] == SNAPSHOT_SEQ == "0" * 40
     assert envelope["event_id"] is None
