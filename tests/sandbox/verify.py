@@ -1,12 +1,13 @@
 """The demo's proof: a full scan of the DynamoDB table equals the warehouse's current view.
 
-Both sides are reduced to ``{canonical key string: item as JSON}``. The table side goes
-through the envelope's own converter (``ddb_cdc.envelope``), so this checks the pipeline
-(capture, files, COPY, merge, tombstones), not the converter, which has its own tests.
-Numbers compare by value (``Decimal``), so ``1.50`` and ``1.5`` are equal on both sides; the warehouse side
-puts back the exact text of every number SUPER may have changed (``_cdc_exact_numbers``), as a consumer does.
-The warehouse side is read over a database connection (:func:`read_view`, the sandbox's PostgreSQL) or
-through the Redshift Data API (:func:`read_view_data_api`, what ``make verify-aws`` uses against Redshift).
+Both sides are reduced to ``{canonical key string: item}``, the item in DynamoDB's own terms
+(``tests.capture.strategies.normal``: numbers as DynamoDB's canonical text, binary as bytes,
+sets as sets). The warehouse side is rebuilt from each row as a consumer would
+(``ddb_cdc.envelope.rebuild_item`` over ``doc``, ``_cdc_exact_numbers`` and
+``_cdc_exact_types``), so the check covers every type and every digit, not only what plain
+JSON shows. The warehouse side is read over a database connection (:func:`read_view`, the
+sandbox's PostgreSQL) or through the Redshift Data API (:func:`read_view_data_api`, what
+``make verify-aws`` uses against Redshift).
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from ddb_cdc.envelope import apply_exact_numbers, item_to_json, key_string
+from ddb_cdc.envelope import key_string, rebuild_item
 from ddb_cdc.warehouse.identifiers import quote
-from ddb_cdc.warehouse.model import DOCUMENT_COLUMN, EXACT_NUMBERS_COLUMN
+from ddb_cdc.warehouse.model import DOCUMENT_COLUMN, EXACT_NUMBERS_COLUMN, EXACT_TYPES_COLUMN
+
+from tests.capture.strategies import normal
 
 
 def _parse(text: str) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    return json.loads(text, parse_float=Decimal)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,29 +58,32 @@ def scan_table(dynamodb: Any, table: str) -> dict[str, Any]:
     paginator = dynamodb.get_paginator("scan")
     for page in paginator.paginate(TableName=table, ConsistentRead=True):
         for item in page["Items"]:
-            items[key_string({name: item[name] for name in key_names})] = _parse(item_to_json(item))
+            items[key_string({name: item[name] for name in key_names})] = normal({"M": item})
     return items
 
 
-def _item(document: str | None, exact_numbers: str | None) -> Any:
-    """The item as a consumer rebuilds it: the document, with the exact text of every number
-    SUPER may have changed put back from ``_cdc_exact_numbers``."""
+def _item(document: str | None, exact_numbers: str | None, exact_types: str | None) -> Any:
+    """The exact DynamoDB item a row stands for, as a consumer rebuilds it
+    (``ddb_cdc.envelope.rebuild_item``): the document, the exact text of every number SUPER
+    may have changed (``_cdc_exact_numbers``) and the types plain JSON cannot tell
+    (``_cdc_exact_types``: B, sets, strings stored in pieces)."""
     if document is None:
         return None
-    return apply_exact_numbers(_parse(document), None if exact_numbers is None else _parse(exact_numbers))
+    parsed = [None if text is None else _parse(text) for text in (document, exact_numbers, exact_types)]
+    return normal({"M": rebuild_item(*parsed)})
 
 
 def read_view(connection: Any, schema: str, view: str) -> dict[str, Any]:
     """The warehouse side: ``_cdc_key`` -> item, from the view that hides tombstones."""
     sql = (
-        f'SELECT "_cdc_key", CAST({quote(DOCUMENT_COLUMN)} AS TEXT), CAST({quote(EXACT_NUMBERS_COLUMN)} AS TEXT) '
-        f"FROM {quote(schema)}.{quote(view)}"
+        f'SELECT "_cdc_key", CAST({quote(DOCUMENT_COLUMN)} AS TEXT), CAST({quote(EXACT_NUMBERS_COLUMN)} AS TEXT), '
+        f"CAST({quote(EXACT_TYPES_COLUMN)} AS TEXT) FROM {quote(schema)}.{quote(view)}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql)
         rows = cursor.fetchall()
     connection.commit()
-    return {key: _item(document, exact) for key, document, exact in rows}
+    return {key: _item(document, numbers, types) for key, document, numbers, types in rows}
 
 
 class DataApiFailed(RuntimeError):
@@ -141,12 +147,12 @@ def read_view_data_api(
     ``JSON_SERIALIZE`` is how Redshift turns a SUPER value into text (a CAST of an object to VARCHAR is not).
     """
     sql = (
-        f'SELECT "_cdc_key", JSON_SERIALIZE({quote(DOCUMENT_COLUMN)}), JSON_SERIALIZE({quote(EXACT_NUMBERS_COLUMN)}) '
-        f"FROM {quote(schema)}.{quote(view)}"
+        f'SELECT "_cdc_key", JSON_SERIALIZE({quote(DOCUMENT_COLUMN)}), JSON_SERIALIZE({quote(EXACT_NUMBERS_COLUMN)}), '
+        f"JSON_SERIALIZE({quote(EXACT_TYPES_COLUMN)}) FROM {quote(schema)}.{quote(view)}"
     )
     return {
-        key: _item(document, exact)
-        for key, document, exact in data_api_rows(data_api, target, sql, timeout=timeout)
+        key: _item(document, numbers, types)
+        for key, document, numbers, types in data_api_rows(data_api, target, sql, timeout=timeout)
     }
 
 

@@ -18,8 +18,9 @@ def test_staging_columns_are_exactly_the_envelopes_keys() -> None:
         stream_record(
             "INSERT",
             {"id": {"S": "a"}},
-            # 1E+125 is a number SUPER might alter, so the envelope carries exact_numbers.
-            {"id": {"S": "a"}, "n": {"N": "1E+125"}},
+            # 1E+125 is a number SUPER might alter, so the envelope carries exact_numbers; a binary
+            # reads like a string in JSON, so it carries exact_types.
+            {"id": {"S": "a"}, "n": {"N": "1E+125"}, "b": {"B": "AAE="}},
             sequence_number="1",
             created_s=1_795_000_000,
             event_id="e1",
@@ -28,7 +29,7 @@ def test_staging_columns_are_exactly_the_envelopes_keys() -> None:
         envelope.table_json("orders"),
     )
     snapshot = envelope.encode_snapshot(
-        {"id": {"S": "a"}, "n": {"N": "1.50"}}, ["id"], "orders", 1_795_000_000_000
+        {"id": {"S": "a"}, "n": {"N": "1.50"}, "s": {"SS": ["x"]}}, ["id"], "orders", 1_795_000_000_000
     )
     columns = {column.name for column in ENVELOPE_COLUMNS}
     assert set(json.loads(streamed.line)) == columns
@@ -45,7 +46,7 @@ def test_staging_columns_are_exactly_the_envelopes_keys() -> None:
         ),
         envelope.table_json("orders"),
     )
-    assert set(json.loads(removed.line)) == columns - {"image", "exact_numbers"}
+    assert set(json.loads(removed.line)) == columns - {"image", "exact_numbers", "exact_types"}
     not_null = {column.name for column in ENVELOPE_COLUMNS if column.not_null}
     assert not_null <= set(json.loads(removed.line))
 

@@ -37,6 +37,7 @@ DynamoType = Literal["S", "N", "B"]
 METADATA_PREFIX: Final = "_cdc_"
 DOCUMENT_COLUMN: Final = "doc"
 EXACT_NUMBERS_COLUMN: Final = "_cdc_exact_numbers"
+EXACT_TYPES_COLUMN: Final = "_cdc_exact_types"
 UNFIT_COLUMN: Final = "_cdc_unfit"  # columns mode: declared columns whose value did not fit
 HISTORY_SUFFIX: Final = "_history"
 CURRENT_VIEW_SUFFIX: Final = "_current"

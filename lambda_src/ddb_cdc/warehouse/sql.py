@@ -58,6 +58,7 @@ from ddb_cdc.warehouse.identifiers import (
 from ddb_cdc.warehouse.model import (
     DOCUMENT_COLUMN,
     EXACT_NUMBERS_COLUMN,
+    EXACT_TYPES_COLUMN,
     UNFIT_COLUMN,
     ColumnSpec,
     KeyAttribute,
@@ -105,8 +106,10 @@ ENVELOPE_COLUMNS: Final = (
     _StagingColumn("keys", "SUPER", "JSONB", True),
     _StagingColumn("key_string", KEY_STRING_TYPE, KEY_STRING_TYPE, True),
     _StagingColumn("image", "SUPER", "JSONB", False),
-    # The exact text of every number of the image that SUPER might alter (envelope.py).
+    # The exact text of every number of the image that SUPER might alter, and the DynamoDB
+    # types plain JSON cannot tell (B, sets, strings stored in pieces): envelope.py.
     _StagingColumn("exact_numbers", "SUPER", "JSONB", False),
+    _StagingColumn("exact_types", "SUPER", "JSONB", False),
 )
 
 
@@ -294,6 +297,9 @@ def _columns(spec: TargetSpec, dialect: Dialect, load_id_literal: str = "NULL") 
         # 1.50; the envelope's mirror of their exact text travels with the row, so no
         # number is ever changed without its original beside it.
         _Column(EXACT_NUMBERS_COLUMN, document_type, False, lambda a: f'{a}."exact_numbers"'),
+        # With the document and the numbers, enough to rebuild the exact DynamoDB item
+        # (ddb_cdc.envelope.rebuild_item): B versus S, sets versus lists, NUL and long strings.
+        _Column(EXACT_TYPES_COLUMN, document_type, False, lambda a: f'{a}."exact_types"'),
     ]
     if spec.mode == "columns":
         columns.append(_Column(UNFIT_COLUMN, f"VARCHAR({MAX_VARCHAR})", False, _unfit(spec, dialect)))
