@@ -14,6 +14,7 @@ seconds. The baseline is the seed lab's shape: one invocation, and one COPY, per
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import time
@@ -21,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from ddb_cdc import layout
 from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.executors import Submission
@@ -52,6 +54,22 @@ class MemoryS3:
 
     def paginate(self, *, Bucket: str, Prefix: str) -> list[dict[str, Any]]:
         return [{"Contents": [{"Key": key} for key in sorted(self.objects) if key.startswith(Prefix)]}]
+
+    def list_objects_v2(
+        self, *, Bucket: str, Prefix: str, MaxKeys: int = 1000, StartAfter: str = "", **_: Any
+    ) -> dict[str, Any]:
+        keys = [key for key in sorted(self.objects) if key.startswith(Prefix) and key > StartAfter]
+        return {
+            "Contents": [
+                {"Key": key, "LastModified": datetime.fromtimestamp(START_S, UTC)} for key in keys[:MaxKeys]
+            ],
+            "IsTruncated": len(keys) > MaxKeys,
+        }
+
+    def get_object(self, *, Bucket: str, Key: str) -> dict[str, Any]:
+        if Key not in self.objects:
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": "missing"}}, "GetObject")
+        return {"Body": io.BytesIO(self.objects[Key])}
 
 
 class Sink:

@@ -1,4 +1,4 @@
-"""The loader CLI: ``python -m ddb_cdc.cli {init,load,replay,status,quarantine,release}``.
+"""The loader CLI: ``python -m ddb_cdc.cli {init,load,reconcile,replay,status,quarantine,release}``.
 
 Reads the same ``CDC_*`` environment as the loader Lambda (flags override a few), so
 the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's code.
@@ -51,10 +51,21 @@ def parser() -> argparse.ArgumentParser:
         help="create the schema, target, ledger, history table and view if missing (run once before loads)",
     )
     commands.add_parser("load", help="load every pending file now (what a scheduled run does)")
+    commands.add_parser(
+        "reconcile",
+        help="retry failed files and advance the reconciliation sweep by one step (every run does this too)",
+    )
     replay = commands.add_parser("replay", help="re-load an hour range regardless of the ledger (harmless)")
     replay.add_argument("--from", dest="start", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
     replay.add_argument("--to", dest="end", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
-    commands.add_parser("status", help="ledger high-water mark, pending files, lag")
+    status = commands.add_parser(
+        "status", help="ledger high-water mark, pending files (whole raw prefix), lag"
+    )
+    status.add_argument(
+        "--window",
+        action="store_true",
+        help="list only the hours a scheduled run lists (faster on a long history; may miss late files)",
+    )
     quarantine = commands.add_parser("quarantine", help="move a raw file into quarantine")
     quarantine.add_argument("key", help="the raw object key")
     release = commands.add_parser("release", help="move a file back from quarantine and reset its failures")
@@ -85,12 +96,14 @@ def run(args: argparse.Namespace, service: LoaderService) -> dict[str, Any]:
         return service.init()
     if args.command == "load":
         return service.run_schedule().as_dict()
+    if args.command == "reconcile":
+        return service.run_reconcile().as_dict()
     if args.command == "replay":
         if args.end < args.start:
             raise ValueError("--to is before --from")
         return service.replay(args.start, args.end).as_dict()
     if args.command == "status":
-        return service.status()
+        return service.status(window_only=args.window)
     if not args.key.startswith(service.files.raw_prefix) or not args.key.endswith(".json.gz"):
         raise ValueError(f"{args.key!r} is not a raw change file key under {service.files.raw_prefix!r}")
     if args.command == "quarantine":

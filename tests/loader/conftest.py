@@ -17,12 +17,14 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from ddb_cdc import layout
 from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.executors import DataApiExecutor, LoadFailed, Submission
@@ -99,6 +101,10 @@ _MANIFEST_URL = re.compile(r"COPY \"cdc_stage\" FROM '(s3://[^']+)'")
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
 
 
+class OperationalError(Exception):
+    """Stands in for psycopg2.OperationalError (a lost connection), matched by name."""
+
+
 @dataclass
 class FakeWarehouse:
     s3: Any
@@ -106,7 +112,11 @@ class FakeWarehouse:
     corrupt: set[str] = field(default_factory=set)
     transactions: list[list[str]] = field(default_factory=list)
     queries: list[str] = field(default_factory=list)
+    # Rows the load-error views return, as given by a test; empty: built from `load_errors`.
     load_error_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # What a failed COPY left in stl_load_errors: (query id or None, file URL, line).
+    load_errors: list[tuple[int | None, str, int]] = field(default_factory=list)
+    down: bool = False  # an outage: every call fails as a lost connection would
 
     def copy_count(self) -> int:
         return sum(1 for statements in self.transactions for s in statements if s.startswith("COPY "))
@@ -126,20 +136,30 @@ class FakeWarehouse:
             files.append(file_key)
         return files
 
-    def execute(self, statements: Sequence[str]) -> None:
+    def check_up(self) -> None:
+        if self.down:
+            raise LoadFailed("query failed: OperationalError: could not connect to server") from (
+                OperationalError("could not connect to server")
+            )
+
+    def execute(self, statements: Sequence[str], query_id: int | None = None) -> None:
         """Run one load transaction: all or nothing."""
+        self.check_up()
         self.transactions.append(list(statements))
         if not any(statement.startswith("COPY ") for statement in statements):
             return  # DDL (`cli init`): nothing to load
         files = self.manifest_files(statements)
         bad = sorted(set(files) & self.corrupt)
         if bad:
+            # Like Redshift: the load error outlives the rollback, naming file and line.
+            self.load_errors.append((query_id, f"s3://{BUCKET}/{bad[0]}", 1))
             raise LoadFailed(f"Load into table 'cdc_stage' failed. Check 'stl_load_errors': {bad[0]}")
         load_id = re.search(r"'([0-9a-f]{32})'", " ".join(statements))
         for key in files:
             self.ledger.setdefault(key, load_id.group(1) if load_id else "?")
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
+        self.check_up()
         self.queries.append(sql)
         if sql.startswith('SELECT "file_key" FROM'):
             literals = {value.replace("''", "'") for value in _LITERAL.findall(sql)}
@@ -148,7 +168,17 @@ class FakeWarehouse:
             raw = [key for key in self.ledger if key.startswith(f"{PREFIX}/raw/{TABLE}/")]
             return [(len(raw), max(raw) if raw else None, None)]
         if "load_error" in sql:
-            return list(self.load_error_rows)
+            if self.load_error_rows:
+                return list(self.load_error_rows)
+            by_query = re.search(r"query(?:_id)? = (\d+)", sql)
+            urls = {value.replace("''", "'") for value in _LITERAL.findall(sql)}
+            return [
+                (url, line, "", 1216, "Invalid JSON object")
+                for query_id, url, line in self.load_errors
+                if (query_id == int(by_query.group(1)) if by_query else url in urls)
+            ]
+        if sql == "SELECT 1":
+            return [(1,)]
         raise AssertionError(f"unexpected query: {sql}")
 
 
@@ -179,38 +209,67 @@ class FakeRedshiftData:
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self.statements: dict[str, dict[str, Any]] = {}
         self.describe_sequence: list[str] = []  # optional scripted states for polling tests
+        self.throttle = 0  # the next n calls fail with ThrottlingException
 
     def _new(self, description: dict[str, Any]) -> str:
         statement_id = str(uuid.uuid4())
         self.statements[statement_id] = {"Id": statement_id, **description}
         return statement_id
 
+    def _check_up(self, operation: str) -> None:
+        if self.warehouse.down:  # the Data API answers, but the warehouse cannot be reached
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": "Cluster is paused"}}, operation
+            )
+        if self.throttle:
+            self.throttle -= 1
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, operation
+            )
+
     def batch_execute_statement(self, **request: Any) -> dict[str, Any]:
         self.requests.append(("batch_execute_statement", request))
+        self._check_up("BatchExecuteStatement")
+        sqls = request["Sqls"]
+        copy_index = next((i for i, s in enumerate(sqls) if s.startswith("COPY ")), len(sqls))
         try:
-            self.warehouse.execute(request["Sqls"])
+            self.warehouse.execute(sqls, query_id=4200 + copy_index)
         except LoadFailed as exc:
-            copy_index = next(i for i, s in enumerate(request["Sqls"]) if s.startswith("COPY "))
             subs = [
                 {
                     "Id": f"sub:{i + 1}",
                     "Status": "FINISHED" if i < copy_index else "FAILED",
                     "RedshiftQueryId": 4200 + i,
+                    "QueryString": sqls[i],
                 }
                 | ({"Error": str(exc)} if i == copy_index else {})
                 for i in range(copy_index + 1)
             ]
             return {"Id": self._new({"Status": "FAILED", "Error": str(exc), "SubStatements": subs})}
-        return {"Id": self._new({"Status": "FINISHED", "HasResultSet": False, "SubStatements": []})}
+        subs = [
+            {"Id": f"sub:{i + 1}", "Status": "FINISHED", "RedshiftQueryId": 4200 + i, "QueryString": sql}
+            for i, sql in enumerate(sqls)
+        ]
+        return {"Id": self._new({"Status": "FINISHED", "HasResultSet": False, "SubStatements": subs})}
 
     def execute_statement(self, **request: Any) -> dict[str, Any]:
         self.requests.append(("execute_statement", request))
+        self._check_up("ExecuteStatement")
         rows = self.warehouse.query(request["Sql"])
-        return {"Id": self._new({"Status": "FINISHED", "HasResultSet": True, "rows": rows})}
+        return {
+            "Id": self._new(
+                {"Status": "FINISHED", "HasResultSet": True, "rows": rows, "QueryString": request["Sql"]}
+            )
+        }
 
     def describe_statement(self, Id: str) -> dict[str, Any]:  # boto3's parameter name
         if self.describe_sequence:
             return {"Id": Id, "Status": self.describe_sequence.pop(0), "Error": "scripted"}
+        if Id not in self.statements:
+            raise ClientError(
+                {"Error": {"Code": "ResourceNotFoundException", "Message": f"Query {Id} does not exist."}},
+                "DescribeStatement",
+            )
         description = dict(self.statements[Id])
         description.pop("rows", None)
         return description
@@ -275,6 +334,21 @@ class Aws:
         return {
             metric["MetricName"] for metric in self.cloudwatch.list_metrics(Namespace="DdbCdc")["Metrics"]
         }
+
+    def metric_stats(self, name: str) -> tuple[int, float | None]:
+        """(datapoints, largest value) of ``name`` with dimension Table, published so far."""
+        now = datetime.now(UTC)
+        points = self.cloudwatch.get_metric_statistics(
+            Namespace="DdbCdc",
+            MetricName=name,
+            Dimensions=[{"Name": "Table", "Value": TABLE}],
+            StartTime=now - timedelta(hours=1),
+            EndTime=now + timedelta(hours=1),
+            Period=7200,
+            Statistics=["SampleCount", "Maximum"],
+        )["Datapoints"]
+        count = int(sum(point["SampleCount"] for point in points))
+        return count, max((point["Maximum"] for point in points), default=None)
 
 
 @pytest.fixture

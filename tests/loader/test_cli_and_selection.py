@@ -6,7 +6,7 @@ import json
 
 import pytest
 from ddb_cdc import cli
-from ddb_cdc.loader import selection
+from ddb_cdc.loader import reconcile, selection
 
 from .conftest import BUCKET, HOUR_MS, PREFIX, T0_MS, TABLE, raw_key
 
@@ -163,3 +163,14 @@ def test_sns_wrapped_notifications_and_garbage_bodies_are_handled():
     found = selection.keys_from_sqs_event(event, bucket=BUCKET, prefix=PREFIX, table=TABLE)
     assert found.keys == (f"{PREFIX}/raw/{TABLE}/2026/11/27/04/a+b.json.gz",)
     assert "message body is not JSON" in found.ignored
+
+
+def test_sweep_cursors_wrap_at_the_window_and_at_the_end():
+    window = reconcile.window_start(f"{PREFIX}/raw/{TABLE}/", T0_MS / 1000, 24)
+    assert window == f"{PREFIX}/raw/{TABLE}/2026/11/26/04/"
+    older, newer = raw_key(T0_MS - 30 * HOUR_MS, "a"), raw_key(T0_MS, "b")
+    assert reconcile.next_history([older], reached_end=False, window=window) == older
+    assert reconcile.next_history([older, newer], reached_end=False, window=window) == ""
+    assert reconcile.next_history([older], reached_end=True, window=window) == ""
+    assert reconcile.recent_start(reconcile.Cursors(recent=older), window) == window
+    assert reconcile.next_recent([newer], reached_end=True) == ""

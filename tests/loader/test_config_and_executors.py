@@ -30,7 +30,7 @@ def test_defaults_are_data_api_async_with_documented_limits():
     assert (config.executor, config.data_api_mode, config.poll_budget_seconds) == ("data_api", "async", 600)
     assert (config.max_file_failures, config.schedule_lookback_hours, config.metric_namespace) == (
         3,
-        2,
+        24,
         "DdbCdc",
     )
     assert config.redshift is not None and config.redshift.kind == "cluster_db_user"
@@ -136,7 +136,7 @@ def test_async_batch_request_carries_with_event_and_the_statement_name(aws):
     config = LoaderConfig.from_env(base_env())
     stub = FakeRedshiftData(FakeWarehouse(aws.s3))
     executor = DataApiExecutor(stub, config.redshift, mode="async", poll_budget_seconds=1)
-    stub.warehouse.execute = lambda statements: None  # type: ignore[method-assign]
+    stub.warehouse.execute = lambda statements, **_: None  # type: ignore[method-assign]
     executor.run(["SELECT 1"], name="ddb_cdc:orders:abc")
     [(_call, request)] = stub.requests
     assert request == {
@@ -161,7 +161,7 @@ def test_statement_names_round_trip_and_foreign_names_are_ignored():
 def _poll_executor(aws, states, budget=5.0):
     config = LoaderConfig.from_env(base_env(CDC_DATA_API_MODE="poll"))
     stub = FakeRedshiftData(FakeWarehouse(aws.s3))
-    stub.warehouse.execute = lambda statements: None  # type: ignore[method-assign]
+    stub.warehouse.execute = lambda statements, **_: None  # type: ignore[method-assign]
     stub.describe_sequence = list(states)
     now = [0.0]
 

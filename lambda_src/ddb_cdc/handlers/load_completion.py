@@ -3,6 +3,9 @@
 The Data API emits it for statements submitted with ``WithEvent=True`` when they end
 (FINISHED, FAILED or ABORTED). ``detail.statementName`` is ``ddb_cdc:<table>:<load_id>``
 (set by the loader); the load id names the manifest, which lists the load's files.
+Events of other statements are ignored, and an event is acted on only after
+``DescribeStatement`` confirms it (see ``LoaderService.complete``): anyone allowed to
+put events on the default bus could otherwise fake a failed load.
 
 An event that was handled returns normally even when the load FAILED: the failure is
 recorded and alerted, and raising would make Lambda retry the event and count the

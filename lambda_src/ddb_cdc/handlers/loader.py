@@ -4,11 +4,16 @@
   body an S3 event notification (or S3's ``s3:TestEvent``). One load (one COPY) per
   invocation; more only past 1,000 files, or for files that failed before and are
   retried one at a time.
-* EventBridge Scheduler (``load_strategy = "schedule"``): the schedule's input,
-  ``{"trigger": "schedule"}``.
+* EventBridge Scheduler: the schedule's input, ``{"trigger": "schedule"}``: the load
+  of ``load_strategy = "schedule"``, and the periodic reconciliation run of
+  ``s3_event`` (it lists the lookback window like a scheduled load). ``{"trigger":
+  "reconcile"}`` runs only the retries and one sweep step, the cheapest periodic run.
 
-A failure raises (never a 500-shaped return value), so SQS redelivers the batch, or
-Lambda retries the scheduled invocation and then sends it to its on-failure destination.
+Every run also advances the reconciliation sweep and publishes ReplicationLagSeconds,
+so a file whose message ended in the DLQ is still loaded, and a loader that stops
+running shows as missing data. A failure raises (never a 500-shaped return value), so
+SQS redelivers the batch, or Lambda retries the scheduled invocation and then sends it
+to its on-failure destination.
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ def trigger_of(event: Any) -> str:
             and all(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in records)
         ):
             return "s3_event"
-        if event.get("trigger") == "schedule":
-            return "schedule"
-    raise UnknownTrigger('expected an SQS batch event or the scheduler input {"trigger": "schedule"}')
+        if event.get("trigger") in ("schedule", "reconcile"):
+            return str(event["trigger"])
+    raise UnknownTrigger(
+        'expected an SQS batch event or the scheduler input {"trigger": "schedule"} or {"trigger": "reconcile"}'
+    )
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -58,7 +65,12 @@ def process(event: dict[str, Any], context: Any, service: LoaderService) -> dict
     trigger = trigger_of(event)
     request_id = getattr(context, "aws_request_id", None)
     try:
-        summary = service.run_s3_event(event) if trigger == "s3_event" else service.run_schedule()
+        if trigger == "s3_event":
+            summary = service.run_s3_event(event)
+        elif trigger == "schedule":
+            summary = service.run_schedule()
+        else:
+            summary = service.run_reconcile()
     except Exception:
         obs.log(
             service.logger, logging.ERROR, "loader invocation failed", trigger=trigger, request_id=request_id

@@ -26,6 +26,9 @@ _ARN: Final = re.compile(r"arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]{12}:.+")
 _ROLE_ARN: Final = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 _NAME: Final = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 _NAMESPACE: Final = re.compile(r"[A-Za-z0-9_./#:-]{1,255}")
+# The same default as modules/redshift_loader's schedule_lookback_hours: a DynamoDB stream
+# keeps records for 24 hours, so no writer retry lands a file in an older hour.
+DEFAULT_LOOKBACK_HOURS: Final = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,9 @@ class LoaderConfig:
             statement_timeout_ms=_int(env, "CDC_STATEMENT_TIMEOUT_MS", 900_000, low=1_000, high=86_400_000),
             alert_topic_arn=alert_topic,
             max_file_failures=_int(env, "CDC_MAX_FILE_FAILURES", 3, low=1, high=100),
-            schedule_lookback_hours=_int(env, "CDC_SCHEDULE_LOOKBACK_HOURS", 2, low=0, high=24 * 31),
+            schedule_lookback_hours=_int(
+                env, "CDC_SCHEDULE_LOOKBACK_HOURS", DEFAULT_LOOKBACK_HOURS, low=0, high=24 * 31
+            ),
             metric_namespace=namespace,
             log_level=_log_level(env),
         )

@@ -42,6 +42,27 @@ class LoadFailed(RuntimeError):
         self.state = state
 
 
+# Exceptions of a lost connection, by class name: psycopg2 is imported lazily and may
+# be absent, so its classes cannot be named here.
+_CONNECTION_ERRORS: Final = frozenset({"OperationalError", "InterfaceError"})
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True when the warehouse did not judge the load: the outcome says nothing about
+    the files. A poll timeout (the statement may still commit), an aborted statement
+    (cancelled by a person, WLM or a timeout), a lost connection, and every error of
+    the call itself (throttling, an unreachable endpoint, a paused cluster: botocore's
+    ClientError and BotoCoreError). Only a FAILED statement or a statement error on a
+    live connection is the warehouse's verdict.
+    """
+    if not isinstance(exc, LoadFailed):
+        return True
+    if exc.state in ("TIMEOUT", "ABORTED"):
+        return True
+    cause = exc.__cause__
+    return cause is not None and type(cause).__name__ in _CONNECTION_ERRORS
+
+
 @dataclass(frozen=True, slots=True)
 class Submission:
     """What ``run`` returns: ``finished`` when committed, ``submitted`` when the

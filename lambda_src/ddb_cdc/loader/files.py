@@ -8,11 +8,17 @@ Layout under ``<prefix>/`` (contract 2 plus the loader's own areas):
   give the same key. The completion handler reads it back to learn which files a
   finished or failed statement covered.
 * ``load-failures/<table>/<relative key>.json``: one small JSON object per file that
-  failed to load, ``{"key", "failures", "last_error", "last_load_id", "updated_at"}``.
-  Kept in S3, outside the warehouse transaction that failed, so a rollback cannot
-  erase the count. Listing this prefix is also the retry list: the s3_event trigger
-  adds these files to every load, because their SQS messages are gone. Deleted when
-  the file loads.
+  failed to load, ``{"key", "failures", "other_failures", "isolate", "last_kind",
+  "last_error", "last_load_id", "updated_at"}``. ``failures`` counts only failures
+  the warehouse blamed on the file's own content (its name in the load errors); it
+  alone leads to quarantine. ``other_failures`` counts the rest (outages, timeouts,
+  throttling, another file's error). Kept in S3, outside the warehouse transaction
+  that failed, so a rollback cannot erase the count. Listing this prefix is also the
+  retry list: the s3_event trigger adds these files to every load, because their SQS
+  messages are gone. Deleted when the file loads.
+* ``load-failures/<table>/_reconcile.json``: the reconciliation sweep's two cursors
+  (see :mod:`ddb_cdc.loader.reconcile`). Kept beside the failure records because it
+  is the same kind of bookkeeping and the loader's role may already write there.
 * ``quarantine/<table>/files/<relative key>``: a file moved out of ``raw/`` after
   ``CDC_MAX_FILE_FAILURES`` failed loads. Moved, not marked, so that listing ``raw/``
   never sees it again and later loads go ahead; ``release`` moves it back.
@@ -22,10 +28,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from botocore.exceptions import ClientError
 
@@ -42,12 +48,25 @@ class RawFile:
     last_modified: datetime | None
 
 
+# How a failed load involved a file (see LoaderService.on_failure):
+# content: the load errors name this file; counts toward quarantine, loads alone next.
+# unattributed: the warehouse refused the load but named no file; loads alone next.
+# collateral: the load errors named another file of the batch.
+# transient: the warehouse never judged the file (outage, timeout, throttling, abort).
+FailureKind = Literal["content", "unattributed", "collateral", "transient"]
+ISOLATING: Final = frozenset({"content", "unattributed"})
+RECONCILE_STATE: Final = "_reconcile.json"
+
+
 @dataclass(frozen=True, slots=True)
 class FailureRecord:
     key: str
-    failures: int
+    failures: int  # content failures only: the quarantine counter
     last_error: str
     last_load_id: str
+    other_failures: int = 0
+    isolate: bool = True  # load it on its own next time
+    last_kind: str = "content"
 
 
 def _join(prefix: str, *parts: str) -> str:
@@ -73,6 +92,23 @@ class CdcFiles:
         paginator = self._s3.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
             yield from page.get("Contents", [])
+
+    def list_raw_page(self, *, start_after: str, max_keys: int) -> tuple[list[RawFile], list[str], bool]:
+        """One ListObjectsV2 page after ``start_after`` (key order is hour order): the raw
+        change files, every key listed (for the cursor), and whether the listing ended."""
+        response = self._s3.list_objects_v2(
+            Bucket=self.bucket,
+            Prefix=self.raw_prefix,
+            MaxKeys=max_keys,
+            **({"StartAfter": start_after} if start_after else {}),
+        )
+        contents = response.get("Contents", [])
+        files = [
+            RawFile(item["Key"], item.get("LastModified"))
+            for item in contents
+            if item["Key"].endswith(".json.gz")
+        ]
+        return files, [item["Key"] for item in contents], not response.get("IsTruncated")
 
     def list_raw(self, prefixes: Iterable[str] | None = None) -> list[RawFile]:
         """Raw change files under the given hour prefixes (default: all of the table's)."""
@@ -124,21 +160,36 @@ class CdcFiles:
     def failure_records(self) -> dict[str, FailureRecord]:
         """Every file of this table with a failed load and no success since."""
         records: dict[str, FailureRecord] = {}
+        state = self.failures_prefix + RECONCILE_STATE
         for item in self._list(self.failures_prefix):
+            if item["Key"] == state:
+                continue
             body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
             document = json.loads(body)
+            failures = int(document["failures"])
             records[document["key"]] = FailureRecord(
                 document["key"],
-                int(document["failures"]),
+                failures,
                 str(document.get("last_error", "")),
                 str(document.get("last_load_id", "")),
+                other_failures=int(document.get("other_failures", 0)),
+                # Records written before failures were classified: every failure isolated.
+                isolate=bool(document.get("isolate", True)),
+                last_kind=str(document.get("last_kind", "content")),
             )
         return records
 
     def record_failure(
-        self, files: Sequence[str], *, error: str, load_id: str, known: dict[str, FailureRecord] | None = None
+        self,
+        files: Sequence[str],
+        *,
+        error: str,
+        load_id: str,
+        kinds: Mapping[str, FailureKind] | None = None,
+        known: dict[str, FailureRecord] | None = None,
     ) -> dict[str, int]:
-        """Add one failure to each file; returns the new counts.
+        """Add one failure of its kind (default ``content``) to each file; returns the
+        content-failure counts (the quarantine counters).
 
         Read-modify-write is safe because the loader runs with reserved concurrency 1
         and a completion handler only ever counts the files of its own statement.
@@ -146,10 +197,17 @@ class CdcFiles:
         records = known if known is not None else self.failure_records()
         counts: dict[str, int] = {}
         for key in files:
-            count = (records[key].failures if key in records else 0) + 1
+            kind = (kinds or {}).get(key, "content")
+            before = records.get(key)
+            count = (before.failures if before else 0) + (kind == "content")
+            other = (before.other_failures if before else 0) + (kind != "content")
             document = {
                 "key": key,
                 "failures": count,
+                "other_failures": other,
+                # Once the warehouse blamed a file, it keeps loading alone until it loads.
+                "isolate": kind in ISOLATING or bool(before and before.isolate and before.failures),
+                "last_kind": kind,
                 "last_error": error[:2000],
                 "last_load_id": load_id,
                 "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
@@ -169,6 +227,26 @@ class CdcFiles:
             self._s3.delete_objects(
                 Bucket=self.bucket, Delete={"Objects": keys[start : start + 1000], "Quiet": True}
             )
+
+    # -- reconciliation state -----------------------------------------------
+
+    def read_reconcile_state(self) -> dict[str, str]:
+        try:
+            body = self._s3.get_object(Bucket=self.bucket, Key=self.failures_prefix + RECONCILE_STATE)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return {}
+            raise
+        document = json.loads(body.read())
+        return {name: str(value) for name, value in document.items() if isinstance(value, str)}
+
+    def write_reconcile_state(self, state: Mapping[str, str]) -> None:
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.failures_prefix + RECONCILE_STATE,
+            Body=json.dumps(dict(state), sort_keys=True).encode("utf-8"),
+            ContentType="application/json",
+        )
 
     # -- quarantine ---------------------------------------------------------
 

@@ -1,20 +1,32 @@
 """The loader's core: choose files, run loads, count failures, quarantine, report.
 
-Every trigger ends in :meth:`LoaderService.load`: write one manifest, render one load
-transaction (``ddb_cdc.warehouse.sql.render_load``), hand it to the executor. What
+Every trigger ends in :meth:`LoaderService._run_load`: write one manifest, render one
+load transaction (``ddb_cdc.warehouse.sql.render_load``), hand it to the executor. What
 happens next depends on whether the executor waits:
 
 * waiting (psycopg2, Data API ``poll``): success clears the files' failure records and
-  publishes metrics; failure records one failure per file, alerts, quarantines a file
-  that failed alone ``CDC_MAX_FILE_FAILURES`` times, and then raises, so SQS redelivers
-  the batch (its DLQ catches poison after ``maxReceiveCount``) or the scheduled
+  publishes metrics; failure records one failure per file, of its kind, alerts,
+  quarantines a file that failed alone ``CDC_MAX_FILE_FAILURES`` times because of its
+  own content, and then raises, so SQS redelivers the batch or the scheduled
   invocation is retried by Lambda.
 * not waiting (Data API ``async``): the statement is submitted with ``WithEvent`` and
   a StatementName ``ddb_cdc:<table>:<load_id>``; :meth:`LoaderService.complete` later
-  receives the EventBridge event, finds the manifest by the load id in that name and
-  does the same success or failure steps. The SQS messages are consumed on submit; a
-  failed file stays out of the ledger and in ``load-failures/``, which every later
-  invocation adds to its candidates, so nothing depends on a message coming back.
+  receives the EventBridge event, checks it against ``DescribeStatement`` (anyone in
+  the account can put an event on the bus; only the Data API can describe our
+  statement), finds the manifest by the load id and does the same success or failure
+  steps.
+
+Only the warehouse's own verdict on a file counts toward its quarantine: a COPY error
+whose load-error row (``stl_load_errors`` / ``sys_load_error_detail``) names the file.
+An outage, a timeout, throttling, an abort or another file's error is recorded, and
+the file is retried, but its quarantine count does not move.
+
+Nothing depends on a trigger coming back: a failed file stays out of the ledger and in
+``load-failures/``, which every later run adds to its candidates; a file whose run
+failed before anything could be recorded (the ledger look-up itself failed) is found
+by the reconciliation sweep that every run advances (:mod:`ddb_cdc.loader.reconcile`).
+Every run, even one that loads nothing or fails, publishes ``ReplicationLagSeconds``:
+the age of the oldest file it knows is not in the ledger.
 
 Concurrency: the load SQL takes ``LOCK target, ledger`` first, so two loads of one
 table serialise in the warehouse; the loader Lambda also runs with reserved
@@ -25,43 +37,65 @@ newer and the files already ledgered.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from ddb_cdc.loader import selection
+from botocore.exceptions import BotoCoreError, ClientError
+
+from ddb_cdc import layout
+from ddb_cdc.loader import reconcile, selection
 from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.executors import (
     STATEMENT_NAME_PREFIX,
     Executor,
     LoadFailed,
+    is_transient,
     parse_statement_name,
     statement_name,
 )
-from ddb_cdc.loader.files import CdcFiles
+from ddb_cdc.loader.files import CdcFiles, FailureKind, FailureRecord
 from ddb_cdc.obs import log
 from ddb_cdc.warehouse import LedgerStatus, render_ddl, render_ledgered_files, render_load, render_status
 from ddb_cdc.warehouse.identifiers import Dialect, literal
-from ddb_cdc.warehouse.manifest import s3_url
+from ddb_cdc.warehouse.manifest import manifest_key, s3_url
 
 MAX_ERROR_LINES: Final = 20
 SNS_SUBJECT_LIMIT: Final = 100
 SNS_MESSAGE_LIMIT: Final = 200_000  # under SNS's 256 KB
 # (columns, relation, time column) of the two load-error views, same column order.
+# Never raw_line or raw_field_value: they hold the row's contents, which no log or
+# alert may carry. The alert points at the view, the file and the line instead.
 _STL_LOAD_ERRORS: Final = (
-    "TRIM(filename), line_number, TRIM(colname), err_code, TRIM(err_reason), TRIM(raw_line)",
+    "TRIM(filename), line_number, TRIM(colname), err_code, TRIM(err_reason)",
     "stl_load_errors",
     "starttime",
 )
 _SYS_LOAD_ERROR_DETAIL: Final = (
-    "TRIM(file_name), line_number, TRIM(column_name), error_code, TRIM(error_message), ''",
+    "TRIM(file_name), line_number, TRIM(column_name), error_code, TRIM(error_message)",
     "sys_load_error_detail",
     "start_time",
 )
+# An error text may quote the value it choked on ("Invalid digit, Value 'x'", or
+# PostgreSQL's 'invalid input syntax for type numeric: "x"'): keep the words, not the value.
+_QUOTED_VALUE: Final = re.compile(r"""(?i)(value\s*|:\s*)('[^']*'|"[^"]*")""")
+# Where a failed statement's error text tells that a COPY rejected rows.
+_LOAD_ERROR_HINT: Final = re.compile(r"stl_load_errors|sys_load_error_detail|load_error", re.IGNORECASE)
+# Statements the completion handler may not find: gone, never ours, not describable by us.
+_NOT_DESCRIBABLE: Final = frozenset(
+    {"ResourceNotFoundException", "ValidationException", "AccessDeniedException"}
+)
+
+
+def redact(text: str) -> str:
+    """An error text without the quoted values in it."""
+    return _QUOTED_VALUE.sub(lambda match: match.group(1) + "'<value>'", text)
 
 
 class Alerts:
@@ -115,6 +149,10 @@ class RunSummary:
     loads: list[dict[str, Any]] = field(default_factory=list)
     failed_loads: int = 0
     quarantined: list[str] = field(default_factory=list)
+    reconciled: int = 0  # files the sweep found unloaded and loaded (or submitted)
+    lag_seconds: float | None = None
+    # Files known not to be in the ledger when the run ends -> LastModified when listed.
+    pending: dict[str, datetime | None] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +163,9 @@ class RunSummary:
             "loads": self.loads,
             "failed_loads": self.failed_loads,
             "quarantined": self.quarantined,
+            "reconciled": self.reconciled,
+            "pending_files": len(self.pending),
+            "lag_seconds": self.lag_seconds,
         }
 
 
@@ -145,9 +186,13 @@ class LoaderService:
         dialect: Dialect = "redshift",
         clock: Callable[[], float] = time.time,
         max_files_per_load: int = selection.MAX_FILES_PER_LOAD,
+        reconcile_page_keys: int = reconcile.PAGE_KEYS,
+        reconcile_grace_seconds: float = reconcile.GRACE_SECONDS,
     ) -> None:
         self.config = config
         self.max_files_per_load = max_files_per_load
+        self.reconcile_page_keys = reconcile_page_keys
+        self.reconcile_grace_seconds = reconcile_grace_seconds
         self.executor = executor
         self.files = files
         self.alerts = alerts
@@ -160,7 +205,8 @@ class LoaderService:
     # -- triggers -------------------------------------------------------------
 
     def run_s3_event(self, event: Mapping[str, Any]) -> RunSummary:
-        """SQS batch of S3 notifications: load the named files plus pending retries."""
+        """SQS batch of S3 notifications: load the named files plus pending retries,
+        then one step of the reconciliation sweep."""
         named = selection.keys_from_sqs_event(
             event, bucket=self.config.bucket, prefix=self.config.prefix, table=self.config.table_name
         )
@@ -172,25 +218,27 @@ class LoaderService:
                 test_events=named.test_events,
                 ignored=sorted(set(named.ignored)),
             )
-        failures = self.files.failure_records()
-        # Failed files have no SQS message any more (async mode consumed it on submit);
-        # the failure store is their retry list.
-        candidates = set(named.keys) | set(failures)
-        return self._load_candidates("s3_event", candidates, failures, load_all=True)
+        return self._run("s3_event", dict.fromkeys(named.keys), load_all=True)
 
     def run_schedule(self) -> RunSummary:
-        """Everything not yet in the ledger, from the high-water mark minus the margin.
+        """Everything not yet in the ledger, from the high-water mark minus the margin,
+        then one step of the reconciliation sweep (which covers the hours before).
 
         The ledger, not the clock, decides where to start: after a missed run the
         high-water mark has not moved, so the next run lists the same hours and more.
         """
-        listed = self.files.list_raw(self._schedule_prefixes(self.ledger_status()))
-        failures = self.files.failure_records()
-        summary = self._load_candidates("schedule", {item.key for item in listed} | set(failures), failures)
-        if not summary.loads:
-            # Nothing waiting: the warehouse holds every change written so far.
-            self.metrics.put({"ReplicationLagSeconds": (0.0, "Seconds")})
-        return summary
+        summary = RunSummary("schedule")
+        try:
+            prefixes = self._schedule_prefixes(self.ledger_status())
+        except Exception:
+            self._publish_lag(summary, failing=True)
+            raise
+        listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
+        return self._run("schedule", listed, summary=summary)
+
+    def run_reconcile(self) -> RunSummary:
+        """Only the pending retries and one step of the sweep (``cli reconcile``)."""
+        return self._run("reconcile", {})
 
     def _schedule_prefixes(self, ledger: LedgerStatus) -> list[str] | None:
         """Hour prefixes from the high-water mark minus the margin to one hour past now
@@ -211,50 +259,144 @@ class LoaderService:
         prefixes = selection.hour_prefixes(self.config.prefix, self.config.table_name, start_ms, end_ms)
         keys = [item.key for item in self.files.list_raw(prefixes)]
         summary = RunSummary("replay", candidates=len(keys))
-        errors: list[LoadFailed] = []
+        errors: list[Exception] = []
         for batch in selection.chunked(keys, self.max_files_per_load):
             self._run_load(batch, summary, {}, errors)
         self._raise_if_failed(errors)
         return summary
 
-    # -- the load -------------------------------------------------------------
+    # -- one run --------------------------------------------------------------
+
+    def _run(
+        self,
+        trigger: str,
+        candidates: Mapping[str, datetime | None],
+        *,
+        load_all: bool = False,
+        summary: RunSummary | None = None,
+    ) -> RunSummary:
+        summary = summary or RunSummary(trigger)
+        errors: list[Exception] = []
+        try:
+            failures = self.files.failure_records()
+            # Failed files have no SQS message any more (async mode consumed it on
+            # submit); the failure store is their retry list.
+            everything = {**dict.fromkeys(failures), **candidates}
+            summary.candidates = len(everything)
+            self._load_candidates(summary, everything, failures, errors, load_all=load_all)
+            self._reconcile(summary, failures, errors, handled=set(everything))
+        except Exception:
+            self._publish_lag(summary, failing=True)
+            raise
+        self._publish_lag(summary)
+        if not summary.loads:
+            log(self.logger, logging.INFO, "nothing to load", trigger=trigger)
+        self._raise_if_failed(errors)
+        return summary
 
     def _load_candidates(
-        self, trigger: str, candidates: set[str], failures: Mapping[str, Any], *, load_all: bool = False
-    ) -> RunSummary:
-        summary = RunSummary(trigger, candidates=len(candidates))
+        self,
+        summary: RunSummary,
+        candidates: Mapping[str, datetime | None],
+        failures: Mapping[str, FailureRecord],
+        errors: list[Exception],
+        *,
+        load_all: bool = False,
+    ) -> None:
         if not candidates:
-            log(self.logger, logging.INFO, "nothing to load", trigger=trigger)
-            return summary
-        quarantined = self.files.quarantined() & candidates
+            return
+        quarantined = self.files.quarantined() & set(candidates)
         summary.skipped_quarantined = len(quarantined)
         # Oldest first, and only as far as one run can load: after a long outage (or on
         # an empty ledger) there may be far more files than one invocation should look
         # up, and the rest is found again by the next run.
         pending: set[str] = set()
         ledgered: set[str] = set()
-        for chunk in selection.chunked(candidates - quarantined, self.max_files_per_load):
-            found = self.ledgered(set(chunk))
-            ledgered |= found
-            pending.update(key for key in chunk if key not in found)
-            if not load_all and len(pending) >= self.max_files_per_load + selection.MAX_SINGLE_FILE_LOADS:
-                break
+        unchecked = set(candidates) - quarantined
+        try:
+            for chunk in selection.chunked(unchecked, self.max_files_per_load):
+                found = self.ledgered(set(chunk))
+                ledgered |= found
+                pending.update(key for key in chunk if key not in found)
+                unchecked -= set(chunk)
+                if not load_all and len(pending) >= self.max_files_per_load + selection.MAX_SINGLE_FILE_LOADS:
+                    break
+        except Exception as exc:
+            # The warehouse cannot even say what it holds (paused, unreachable, throttled).
+            # Nothing was judged, so nothing counts toward quarantine; the files are kept
+            # on the retry list so that they outlive this trigger (an SQS message that
+            # ends in its DLQ), and the sweep finds any beyond the bound.
+            unknown = sorted(pending | unchecked)
+            summary.pending.update({key: candidates.get(key) for key in unknown})
+            self._record_transient(unknown, failures, f"ledger look-up failed: {_describe(exc)}")
+            raise
         summary.skipped_ledgered = len(ledgered)
+        summary.pending.update({key: candidates.get(key) for key in pending | unchecked})
         # A file loaded since it last failed (a replay, a late async success) needs no retry.
         stale = [key for key in failures if key in ledgered or key in quarantined]
         if stale:
             self.files.clear_failures(stale)
-        counts = {key: record.failures for key, record in failures.items() if key in pending}
-        errors: list[LoadFailed] = []
         for batch in selection.plan_loads(
-            pending, counts, max_files=self.max_files_per_load, load_all_clean=load_all
+            pending, _isolation(failures, pending), max_files=self.max_files_per_load, load_all_clean=load_all
         ):
             self._run_load(batch, summary, failures, errors)
-        self._raise_if_failed(errors)
-        return summary
+
+    def _reconcile(
+        self,
+        summary: RunSummary,
+        failures: Mapping[str, FailureRecord],
+        errors: list[Exception],
+        *,
+        handled: set[str],
+    ) -> None:
+        """One bounded step of the sweep (see :mod:`ddb_cdc.loader.reconcile`)."""
+        now = self._clock()
+        cursors = reconcile.Cursors.from_state(self.files.read_reconcile_state())
+        window = reconcile.window_start(self.files.raw_prefix, now, self.config.schedule_lookback_hours)
+        page = self.reconcile_page_keys
+        recent, recent_keys, recent_end = self.files.list_raw_page(
+            start_after=reconcile.recent_start(cursors, window), max_keys=page
+        )
+        history, history_keys, history_end = self.files.list_raw_page(
+            start_after=cursors.history, max_keys=page
+        )
+        seen = {item.key: item.last_modified for item in recent}
+        seen.update((item.key, item.last_modified) for item in history if item.key < window)
+        due = {
+            key: modified
+            for key, modified in seen.items()
+            if key not in handled and reconcile.old_enough(modified, now, self.reconcile_grace_seconds)
+        }
+        found = self.ledgered(set(due)) if due else set()
+        missing = {key: modified for key, modified in due.items() if key not in found}
+        advanced = reconcile.Cursors(
+            reconcile.next_recent(recent_keys, recent_end),
+            reconcile.next_history(history_keys, history_end, window),
+        )
+        if advanced != cursors:
+            self.files.write_reconcile_state(advanced.as_state())
+        if not missing:
+            return
+        log(
+            self.logger,
+            logging.WARNING,
+            "reconciliation found files not in the ledger",
+            files=len(missing),
+            oldest=min(missing),
+        )
+        summary.reconciled += len(missing)
+        summary.pending.update(missing)
+        for batch in selection.plan_loads(
+            missing, _isolation(failures, missing), max_files=self.max_files_per_load, load_all_clean=True
+        ):
+            self._run_load(batch, summary, failures, errors)
 
     def _run_load(
-        self, batch: Sequence[str], summary: RunSummary, failures: Mapping[str, Any], errors: list[LoadFailed]
+        self,
+        batch: Sequence[str],
+        summary: RunSummary,
+        failures: Mapping[str, Any],
+        errors: list[Exception],
     ) -> None:
         load_id, manifest_url = self.files.write_manifest(batch)
         statements = render_load(
@@ -269,10 +411,22 @@ class LoaderService:
         summary.loads.append(entry)
         try:
             submission = self.executor.run(statements, name=statement_name(self.config.table_name, load_id))
-        except LoadFailed as exc:
+        except (LoadFailed, ClientError, BotoCoreError, OSError) as exc:
+            transient = is_transient(exc)
+            statement_id = exc.statement_id if isinstance(exc, LoadFailed) else None
+            query_id = None
+            if not transient and statement_id:
+                _error, query_id = self._statement_error(statement_id)
             entry["state"] = "failed"
             summary.failed_loads += 1
-            summary.quarantined += self.on_failure(batch, load_id, str(exc), statement_id=exc.statement_id)
+            summary.quarantined += self.on_failure(
+                batch,
+                load_id,
+                _describe(exc),
+                statement_id=statement_id,
+                query_id=query_id,
+                transient=transient,
+            )
             errors.append(exc)
             return
         entry["state"] = submission.state
@@ -280,10 +434,71 @@ class LoaderService:
         log(self.logger, logging.INFO, "load " + submission.state, **entry)
         if submission.state == "finished":
             self.on_success(batch, load_id, had_failures=[key for key in batch if key in failures])
+            for key in batch:
+                summary.pending.pop(key, None)
 
-    def _raise_if_failed(self, errors: Sequence[LoadFailed]) -> None:
+    def _raise_if_failed(self, errors: Sequence[Exception]) -> None:
         if errors:
-            raise LoadsFailed(f"{len(errors)} load(s) failed; first: {errors[0]}")
+            raise LoadsFailed(f"{len(errors)} load(s) failed; first: {_describe(errors[0])}")
+
+    def _record_transient(
+        self, keys: Sequence[str], failures: Mapping[str, FailureRecord], error: str
+    ) -> None:
+        # Files already on the retry list stay there; new ones are added, at most one
+        # load's worth per run (the sweep finds the rest).
+        new = [key for key in keys if key not in failures][: self.max_files_per_load]
+        with contextlib.suppress(Exception):  # S3 may be the outage: keep the first error
+            if new:
+                self.files.record_failure(
+                    new, error=error, load_id="", kinds=dict.fromkeys(new, "transient"), known=dict(failures)
+                )
+        with contextlib.suppress(Exception):
+            self.metrics.put({"TransientLoadFailures": (1.0, "Count")})
+        log(
+            self.logger,
+            logging.WARNING,
+            "ledger look-up failed; files kept for retry",
+            files=len(keys),
+            error=error,
+        )
+
+    # -- lag ------------------------------------------------------------------
+
+    def _publish_lag(self, summary: RunSummary, *, failing: bool = False) -> None:
+        """``ReplicationLagSeconds``: the age of the oldest file this run knows is not in
+        the ledger (0 when there is none), published on every run so that a loader that
+        stops running or keeps failing shows as missing data or a growing lag.
+
+        A failed run that learned of no pending file (the ledger could not be read)
+        publishes nothing rather than a 0 it does not know: missing data is breaching.
+        """
+        if failing and not summary.pending:
+            return
+        try:
+            summary.lag_seconds = self.oldest_pending_age(summary.pending)
+            self.metrics.put({"ReplicationLagSeconds": (summary.lag_seconds, "Seconds")})
+        except Exception as exc:
+            if not failing:
+                raise
+            log(self.logger, logging.WARNING, "could not publish the lag", error=_describe(exc))
+
+    def oldest_pending_age(self, pending: Mapping[str, datetime | None]) -> float:
+        """Seconds since the oldest pending file was written: its LastModified when
+        listed, else (keys from events or the retry list) the oldest such key's, read
+        with one HeadObject, else the start of the hour in its key."""
+        if not pending:
+            return 0.0
+        now = self._clock()
+        stamps = [modified.timestamp() for modified in pending.values() if modified is not None]
+        unknown = sorted(key for key, modified in pending.items() if modified is None)
+        if unknown:
+            modified = self.files.last_modified(unknown[0])
+            if modified is not None:
+                stamps.append(modified.timestamp())
+            else:
+                with contextlib.suppress(layout.LayoutError):
+                    stamps.append(layout.parse_object_key(unknown[0]).hour_ms / 1000)
+        return round(max(0.0, now - min(stamps)), 3) if stamps else 0.0
 
     # -- outcomes -------------------------------------------------------------
 
@@ -294,11 +509,7 @@ class LoaderService:
             had_failures = [key for key in files if key in self.files.failure_records()]
         if had_failures:
             self.files.clear_failures(had_failures)
-        newest = self.files.last_modified(max(files))
-        values: dict[str, tuple[float, str]] = {"FilesLoaded": (float(len(files)), "Count")}
-        if newest is not None:
-            values["ReplicationLagSeconds"] = (max(0.0, self._clock() - newest.timestamp()), "Seconds")
-        self.metrics.put(values)
+        self.metrics.put({"FilesLoaded": (float(len(files)), "Count")})
         log(self.logger, logging.INFO, "load committed", load_id=load_id, files=len(files))
 
     def on_failure(
@@ -309,17 +520,45 @@ class LoaderService:
         *,
         statement_id: str | None = None,
         query_id: int | None = None,
+        transient: bool = False,
     ) -> list[str]:
-        """Count one failure per file, alert, quarantine; returns the quarantined keys.
+        """Record one failure per file, of its kind; alert; quarantine. Returns the
+        quarantined keys.
 
         The ledger is not touched (the failed transaction wrote nothing), so the files
-        stay pending. A file is quarantined only when it failed ALONE at least
-        ``CDC_MAX_FILE_FAILURES`` times in total: a good file that shared a batch with a
-        corrupt one fails once, then loads on its own.
+        stay pending. Only a ``content`` failure (the warehouse's load errors name the
+        file) counts toward ``CDC_MAX_FILE_FAILURES``, and a file is quarantined only
+        when it failed ALONE and reached that count: an outage, a timeout or a
+        neighbour's corrupt line never quarantines a good file.
         """
-        counts = self.files.record_failure(files, error=error, load_id=load_id)
+        error = redact(error)
+        lines: list[dict[str, Any]] = []
+        kinds: dict[str, FailureKind]
+        if transient:
+            kinds = dict.fromkeys(files, "transient")
+        else:
+            if query_id is not None or _LOAD_ERROR_HINT.search(error):
+                lines = self.load_error_lines(files, query_id)
+            urls = {line.get("file") for line in lines}
+            blamed = {key for key in files if s3_url(self.files.bucket, key) in urls}
+            kinds = {
+                key: "content" if key in blamed else "collateral" if blamed else "unattributed"
+                for key in files
+            }
+        counts = self.files.record_failure(files, error=error, load_id=load_id, kinds=kinds)
+        if transient:
+            self.metrics.put({"TransientLoadFailures": (1.0, "Count")})
+            log(
+                self.logger,
+                logging.WARNING,
+                "load failed for a transient reason; retried, not counted toward quarantine",
+                load_id=load_id,
+                statement_id=statement_id,
+                files=len(files),
+                error=error,
+            )
+            return []
         self.metrics.put({"LoadFailures": (1.0, "Count")})
-        lines = self.load_error_lines(files, query_id)
         self.alerts.send(
             f"DdbCdc load failed: {self.config.table_name}",
             {
@@ -329,8 +568,10 @@ class LoaderService:
                 "statement_id": statement_id,
                 "error": error,
                 "load_errors": lines,
+                "load_errors_view": self._load_errors_view(),
                 "files": list(files)[:50],
                 "file_count": len(files),
+                "failure_kinds": {key: kinds[key] for key in list(files)[:50]},
                 "failure_counts": {key: counts[key] for key in list(files)[:50]},
             },
         )
@@ -348,23 +589,32 @@ class LoaderService:
                     "failures": counts[key],
                     "last_error": error,
                     "load_errors": lines,
+                    "load_errors_view": self._load_errors_view(),
                     "release_with": f"python -m ddb_cdc.cli release {key}",
                 },
             )
         return quarantined
 
-    def load_error_lines(self, files: Sequence[str], query_id: int | None) -> list[dict[str, Any]]:
-        """The warehouse's own account of a failed COPY, for the alert.
+    def _load_errors_view(self) -> str:
+        redshift = self.config.redshift
+        return (
+            "stl_load_errors"
+            if redshift is not None and redshift.kind != "workgroup"
+            else "sys_load_error_detail"
+        )
 
-        Provisioned clusters over the Data API: STL_LOAD_ERRORS (has the raw line).
-        Serverless and direct connections: SYS_LOAD_ERROR_DETAIL, which both kinds
-        have (Serverless has no STL views). Matched by the COPY's query id when the
-        Data API reported it, else by the load's file URLs.
+    def load_error_lines(self, files: Sequence[str], query_id: int | None) -> list[dict[str, Any]]:
+        """The warehouse's own account of a failed COPY: file, line, column, error code
+        and reason (its quoted values removed), never the row itself.
+
+        Provisioned clusters over the Data API: STL_LOAD_ERRORS. Serverless and direct
+        connections: SYS_LOAD_ERROR_DETAIL, which both kinds have (Serverless has no
+        STL views). Matched by the COPY's query id when the Data API reported it, else
+        by the load's file URLs.
         """
         if self.dialect != "redshift":
             return []
-        redshift = self.config.redshift
-        stl = redshift is not None and redshift.kind != "workgroup"
+        stl = self._load_errors_view() == "stl_load_errors"
         if query_id is not None:
             where = f"query = {int(query_id)}" if stl else f"query_id = {int(query_id)}"
         else:
@@ -376,14 +626,25 @@ class LoaderService:
         try:
             rows = self.executor.query(sql)
         except Exception as exc:  # the alert matters more than its details
-            return [{"unavailable": f"{type(exc).__name__}: {exc}"}]
-        names = ("file", "line", "column", "code", "reason", "raw_line")
-        return [dict(zip(names, row, strict=False)) for row in rows]
+            return [{"unavailable": _describe(exc)}]
+        names = ("file", "line", "column", "code", "reason")
+        lines = [dict(zip(names, row[: len(names)], strict=False)) for row in rows]
+        for line in lines:
+            if isinstance(line.get("reason"), str):
+                line["reason"] = redact(line["reason"])
+        return lines
 
     # -- the completion event -------------------------------------------------
 
     def complete(self, event: Mapping[str, Any]) -> dict[str, Any]:
-        """Handle a "Redshift Data Statement Status Change" event for one of our loads."""
+        """Handle a "Redshift Data Statement Status Change" event for one of our loads.
+
+        The event is a claim, not a fact: anyone allowed ``events:PutEvents`` on the
+        default bus can send one. It is acted on only when ``DescribeStatement`` (which
+        answers only for statements the Data API ran, and only to their caller's role)
+        confirms the same statement id, the same final status, and SQL that is this
+        load's: its COPY reads this load id's manifest.
+        """
         detail = event.get("detail") or {}
         named = parse_statement_name(detail.get("statementName"))
         state = detail.get("state")
@@ -396,24 +657,73 @@ class LoaderService:
                 statement_name=detail.get("statementName"),
             )
             return {"handled": False, "reason": "not a load of this table"}
+        if state not in ("FINISHED", "FAILED", "ABORTED"):
+            return {"handled": False, "reason": f"state {state!r} is not final"}
         load_id = named[1]
+        description, problem = self._verified_statement(statement_id, state, load_id)
+        if description is None:
+            self.metrics.put({"RejectedCompletionEvents": (1.0, "Count")})
+            log(
+                self.logger,
+                logging.WARNING,
+                "completion event rejected: it does not match its statement",
+                statement_id=statement_id if isinstance(statement_id, str) else None,
+                load_id=load_id,
+                claimed_state=state,
+                problem=problem,
+            )
+            return {"handled": False, "reason": f"statement not verified: {problem}"}
         files = self.files.read_manifest(load_id)
         if state == "FINISHED":
             self.on_success(files, load_id)
             return {"handled": True, "state": state, "load_id": load_id, "files": len(files)}
-        if state in ("FAILED", "ABORTED"):
-            error, query_id = self._statement_error(statement_id)
-            quarantined = self.on_failure(
-                files, load_id, f"{state}: {error}", statement_id=statement_id, query_id=query_id
-            )
-            return {
-                "handled": True,
-                "state": state,
-                "load_id": load_id,
-                "files": len(files),
-                "quarantined": quarantined,
-            }
-        return {"handled": False, "reason": f"state {state!r} is not final"}
+        error, query_id = _failed_sub_statement(description)
+        quarantined = self.on_failure(
+            files,
+            load_id,
+            f"{state}: {error}",
+            statement_id=str(statement_id),
+            query_id=query_id,
+            # An aborted statement was cancelled (by a person, WLM or a timeout); the
+            # warehouse did not judge its files.
+            transient=state == "ABORTED",
+        )
+        return {
+            "handled": True,
+            "state": state,
+            "load_id": load_id,
+            "files": len(files),
+            "quarantined": quarantined,
+        }
+
+    def _verified_statement(
+        self, statement_id: object, state: str, load_id: str
+    ) -> tuple[Mapping[str, Any] | None, str]:
+        """(DescribeStatement's answer, "") when it confirms the event, else (None, why)."""
+        describe = getattr(self.executor, "describe", None)
+        if describe is None:
+            return None, "this executor does not submit statements that send events"
+        if not isinstance(statement_id, str) or not statement_id:
+            return None, "no statement id"
+        try:
+            description = describe(statement_id)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in _NOT_DESCRIBABLE:
+                return None, f"DescribeStatement: {code}"
+            raise  # throttling or an outage: let Lambda retry the event
+        if description.get("Id") != statement_id:
+            return None, "DescribeStatement names another statement"
+        if description.get("Status") != state:
+            return None, f"the statement is {description.get('Status')!r}, not {state!r}"
+        manifest = s3_url(
+            self.files.bucket, manifest_key(self.config.prefix, self.config.table_name, load_id)
+        )
+        sqls = [sub.get("QueryString") or "" for sub in description.get("SubStatements") or []]
+        sqls.append(description.get("QueryString") or "")
+        if not any(sql.lstrip().upper().startswith("COPY ") and f"'{manifest}'" in sql for sql in sqls):
+            return None, "the statement does not COPY this load's manifest"
+        return description, ""
 
     def _statement_error(self, statement_id: object) -> tuple[str, int | None]:
         """The batch's error text and, when known, the failed sub-statement's query id."""
@@ -424,13 +734,7 @@ class LoaderService:
             description = describe(statement_id)
         except Exception as exc:
             return f"describe_statement failed: {type(exc).__name__}", None
-        error = str(description.get("Error") or "no error text")
-        for sub in description.get("SubStatements") or []:
-            if sub.get("Status") in ("FAILED", "ABORTED"):
-                query_id = sub.get("RedshiftQueryId")
-                error = str(sub.get("Error") or error)
-                return error, int(query_id) if isinstance(query_id, int) and query_id > 0 else None
-        return error, None
+        return _failed_sub_statement(description)
 
     # -- ledger ---------------------------------------------------------------
 
@@ -447,16 +751,18 @@ class LoaderService:
         rows = self.executor.query(sql)
         return LedgerStatus.from_row(rows[0] if rows else (0, None, None))
 
-    def status(self) -> dict[str, Any]:
-        """High-water mark, pending files and lag (age of the oldest pending file)."""
+    def status(self, *, window_only: bool = False) -> dict[str, Any]:
+        """High-water mark, pending files and lag (age of the oldest pending file).
+
+        Lists the whole raw prefix, so that a file outside the scheduled window (a late
+        file, a released one) counts as pending; ``window_only`` lists only the hours a
+        scheduled run lists (cheaper on a long history).
+        """
         ledger = self.ledger_status()
-        now = self._clock()
-        prefixes = self._schedule_prefixes(ledger)
-        listed = {item.key: item for item in self.files.list_raw(prefixes)}
-        pending = sorted(set(listed) - self.ledgered(set(listed)))
-        oldest = min(
-            (listed[key].last_modified for key in pending if listed[key].last_modified), default=None
-        )
+        prefixes = self._schedule_prefixes(ledger) if window_only else None
+        listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
+        found = self.ledgered(set(listed))
+        pending = {key: modified for key, modified in listed.items() if key not in found}
         hwm = ledger.high_water_hour_ms
         return {
             "table": self.config.table_name,
@@ -466,8 +772,10 @@ class LoaderService:
             if hwm is None
             else time.strftime("%Y-%m-%dT%H", time.gmtime(hwm // 1000)),
             "last_loaded_at": _iso(ledger.last_loaded_at),
+            "listed": "lookback window" if window_only else "whole raw prefix",
             "pending_files": len(pending),
-            "lag_seconds": 0.0 if oldest is None else round(max(0.0, now - oldest.timestamp()), 3),
+            "oldest_pending_file": min(pending) if pending else None,
+            "lag_seconds": self.oldest_pending_age(pending),
             "files_with_failures": len(self.files.failure_records()),
         }
 
@@ -501,6 +809,27 @@ class LoaderService:
     def release(self, key: str) -> None:
         self.files.release(key)
         log(self.logger, logging.INFO, "file released from quarantine", file=key)
+
+
+def _isolation(failures: Mapping[str, FailureRecord], keys: Iterable[str]) -> dict[str, int]:
+    """plan_loads' input: 1 for a file that must load alone (the warehouse blamed it or
+    could not say which file it refused), 0 for one that only met an outage."""
+    return {key: 1 for key in keys if key in failures and failures[key].isolate}
+
+
+def _failed_sub_statement(description: Mapping[str, Any]) -> tuple[str, int | None]:
+    error = str(description.get("Error") or "no error text")
+    for sub in description.get("SubStatements") or []:
+        if sub.get("Status") in ("FAILED", "ABORTED"):
+            query_id = sub.get("RedshiftQueryId")
+            error = str(sub.get("Error") or error)
+            return error, int(query_id) if isinstance(query_id, int) and query_id > 0 else None
+    return error, None
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc)
+    return redact(text if isinstance(exc, LoadFailed) else f"{type(exc).__name__}: {text}".strip())
 
 
 def _iso(value: datetime | None) -> str | None:
