@@ -2,6 +2,10 @@
 # one needs from another (names, ARNs) is wired here.
 
 locals {
+  # Every alarm of the stack also notifies the loader's alert topic, whose key CloudWatch may use: with the
+  # defaults (alarm_actions = []) an alarm still reaches whoever subscribes to that topic.
+  alarm_actions = distinct(concat(var.alarm_actions, [module.redshift_loader.sns_topic_arn]))
+
   lambda_aggregation   = var.aggregation == "lambda"
   firehose_aggregation = var.aggregation == "firehose"
 
@@ -24,7 +28,7 @@ module "ddb_stream" {
 
   name          = var.name
   tags          = var.tags
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
 
   create_table           = var.table.create
@@ -45,7 +49,7 @@ module "s3_sink" {
 
   name          = var.name
   tags          = var.tags
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
 
   create_bucket                      = var.bucket.create
@@ -77,7 +81,7 @@ module "firehose" {
 
   name          = var.name
   tags          = var.tags
-  alarm_actions = var.alarm_actions
+  alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
 
   bucket_arn         = module.s3_sink.bucket_arn
@@ -152,6 +156,7 @@ module "redshift_loader" {
   }
 
   sns_topic_arn               = var.loader.sns_topic_arn
+  sns_topic_kms_key_arn       = var.loader.sns_topic_kms_key_arn
   max_file_failures           = var.loader.max_file_failures
   schedule_lookback_hours     = var.loader.schedule_lookback_hours
   metric_namespace            = var.loader.metric_namespace

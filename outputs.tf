@@ -107,13 +107,18 @@ output "load_queue_url" {
 }
 
 output "load_schedule_arn" {
-  description = "ARN of the load schedule (null unless load_strategy = \"schedule\")."
+  description = "ARN of the schedule that runs the loader: every loader.schedule.rate_minutes with load_strategy = \"schedule\", the reconciliation pass every loader.s3_event.reconcile_rate_minutes with \"s3_event\"."
   value       = module.redshift_loader.schedule_arn
 }
 
 output "load_alerts_topic_arn" {
-  description = "SNS topic that receives load alerts and loader alarms."
+  description = "SNS topic that every alarm of this stack notifies, and that receives load alerts; subscribe a person to it."
   value       = module.redshift_loader.sns_topic_arn
+}
+
+output "load_alerts_kms_key_arn" {
+  description = "KMS key of the created alert topic (loader.sns_topic_kms_key_arn or the key created for it), or null when loader.sns_topic_arn names your own topic."
+  value       = module.redshift_loader.sns_topic_kms_key_arn
 }
 
 output "copy_role_arn" {

@@ -126,7 +126,7 @@ variable "kms_key_arn" {
 }
 
 variable "alarm_actions" {
-  description = "SNS topic ARNs that CloudWatch alarms notify (writer errors, DLQ depth, iterator age, Firehose freshness)."
+  description = "More SNS topic ARNs for every alarm of the stack (writer errors, DLQ depth, iterator age, Firehose freshness, loader alarms). The alert topic (output load_alerts_topic_arn) is always notified too."
   type        = list(string)
   default     = []
   nullable    = false
@@ -217,12 +217,20 @@ variable "target_spec" {
 }
 
 variable "loader" {
-  description = "Loader tuning; unset fields take modules/redshift_loader's defaults: s3_event, schedule, async_invocation, sns_topic_arn, max_file_failures, schedule_lookback_hours, metric_namespace, lag_alarm_threshold_seconds, memory_size, timeout, completion_memory_size, completion_timeout, connect_timeout_seconds, statement_timeout_ms, log_level, log_retention_days."
+  description = <<-EOT
+    Loader tuning; unset fields take modules/redshift_loader's defaults: s3_event (batch_size, maximum_batching_window_in_seconds,
+    max_receive_count, reconcile_rate_minutes = 60: how often a scheduled pass loads every file not yet in the ledger),
+    schedule, async_invocation, sns_topic_arn (your own alert topic; null: one is created), sns_topic_kms_key_arn (your
+    key for the created topic; null: a key is created that CloudWatch and EventBridge may use), max_file_failures,
+    schedule_lookback_hours, metric_namespace, lag_alarm_threshold_seconds, memory_size, timeout, completion_memory_size,
+    completion_timeout, connect_timeout_seconds, statement_timeout_ms, log_level, log_retention_days.
+  EOT
   type = object({
     s3_event = optional(object({
       batch_size                         = optional(number)
       maximum_batching_window_in_seconds = optional(number)
       max_receive_count                  = optional(number)
+      reconcile_rate_minutes             = optional(number)
     }))
     schedule = optional(object({
       rate_minutes                 = optional(number)
@@ -234,6 +242,7 @@ variable "loader" {
       maximum_event_age_in_seconds = optional(number)
     }))
     sns_topic_arn               = optional(string)
+    sns_topic_kms_key_arn       = optional(string)
     max_file_failures           = optional(number)
     schedule_lookback_hours     = optional(number)
     metric_namespace            = optional(string)
@@ -249,4 +258,19 @@ variable "loader" {
   })
   default  = {}
   nullable = false
+
+  validation {
+    condition     = try(var.loader.s3_event.reconcile_rate_minutes, null) == null || try(floor(var.loader.s3_event.reconcile_rate_minutes) == var.loader.s3_event.reconcile_rate_minutes && var.loader.s3_event.reconcile_rate_minutes >= 1 && var.loader.s3_event.reconcile_rate_minutes <= 1440, false)
+    error_message = "loader.s3_event.reconcile_rate_minutes must be a whole number of minutes from 1 to 1440."
+  }
+
+  validation {
+    condition     = var.loader.sns_topic_kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.loader.sns_topic_kms_key_arn))
+    error_message = "loader.sns_topic_kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias: the README lists the key-policy statements it needs."
+  }
+
+  validation {
+    condition     = var.loader.sns_topic_kms_key_arn == null || var.loader.sns_topic_arn == null
+    error_message = "loader.sns_topic_kms_key_arn encrypts the alert topic this stack creates; leave it unset when loader.sns_topic_arn names your own topic."
+  }
 }

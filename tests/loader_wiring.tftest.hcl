@@ -35,6 +35,15 @@ mock_provider "aws" {
   mock_resource "aws_sns_topic" {
     defaults = { arn = "arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts" }
   }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+      key_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+    }
+  }
+  mock_resource "aws_scheduler_schedule" {
+    defaults = { arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/default/orders-cdc-loader" }
+  }
 }
 
 mock_provider "archive" {
@@ -74,7 +83,7 @@ run "defaults_wire_an_s3_event_loader" {
   assert {
     condition = (
       length(module.redshift_loader.queue_url) > 0 &&
-      output.load_schedule_arn == null &&
+      output.load_schedule_arn == "arn:aws:scheduler:us-east-1:123456789012:schedule/default/orders-cdc-loader" &&
       output.manifests_prefix == "cdc/manifests/orders/" &&
       output.load_strategy == "s3_event"
     )
@@ -102,6 +111,69 @@ run "schedule_strategy_with_tuning" {
     condition     = output.load_queue_url == null && output.copy_role_arn == "arn:aws:iam::123456789012:role/redshift-copy" && output.load_completion_function_name == null
     error_message = "schedule strategy, given copy role and poll mode must pass through."
   }
+}
+
+run "every_alarm_reaches_the_encrypted_alert_topic_by_default" {
+  command = plan
+
+  assert {
+    condition = (
+      output.load_alerts_topic_arn == "arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts" &&
+      output.load_alerts_kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
+      local.alarm_actions == tolist(["arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts"])
+    )
+    error_message = "With no alarm_actions, the writer, stream and loader alarms must all notify the created topic, encrypted with the created key."
+  }
+}
+
+run "alarm_actions_add_to_the_alert_topic" {
+  command = plan
+
+  variables {
+    alarm_actions = ["arn:aws:sns:us-east-1:123456789012:oncall"]
+    loader        = { sns_topic_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555", s3_event = { reconcile_rate_minutes = 15 } }
+  }
+
+  assert {
+    condition = (
+      local.alarm_actions == tolist(["arn:aws:sns:us-east-1:123456789012:oncall", "arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts"]) &&
+      output.load_alerts_kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+    )
+    error_message = "alarm_actions must be notified besides the alert topic, and loader.sns_topic_kms_key_arn must reach the loader."
+  }
+}
+
+run "root_rejects_reconcile_rate_of_zero" {
+  command = plan
+
+  variables {
+    loader = { s3_event = { reconcile_rate_minutes = 0 } }
+  }
+
+  expect_failures = [var.loader]
+}
+
+run "root_rejects_topic_key_alias" {
+  command = plan
+
+  variables {
+    loader = { sns_topic_kms_key_arn = "alias/alerts" }
+  }
+
+  expect_failures = [var.loader]
+}
+
+run "root_rejects_topic_key_with_own_topic" {
+  command = plan
+
+  variables {
+    loader = {
+      sns_topic_arn         = "arn:aws:sns:us-east-1:123456789012:data-alerts"
+      sns_topic_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+    }
+  }
+
+  expect_failures = [var.loader]
 }
 
 run "root_rejects_unbuilt_strategy" {

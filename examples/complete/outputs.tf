@@ -72,3 +72,8 @@ output "load_queue_url" {
   description = "The queue S3 notifies of new change files (load_strategy = s3_event only); empty when the loader has caught up."
   value       = module.cdc.load_queue_url
 }
+
+output "load_alerts_topic_arn" {
+  description = "The topic every alarm and load alert of the stack goes to: subscribe the on-call person or channel to it."
+  value       = module.cdc.load_alerts_topic_arn
+}

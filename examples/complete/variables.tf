@@ -217,6 +217,7 @@ variable "loader" {
       batch_size                         = optional(number)
       maximum_batching_window_in_seconds = optional(number)
       max_receive_count                  = optional(number)
+      reconcile_rate_minutes             = optional(number)
     }))
     schedule = optional(object({
       rate_minutes                 = optional(number)
@@ -228,6 +229,7 @@ variable "loader" {
       maximum_event_age_in_seconds = optional(number)
     }))
     sns_topic_arn               = optional(string)
+    sns_topic_kms_key_arn       = optional(string)
     max_file_failures           = optional(number)
     schedule_lookback_hours     = optional(number)
     metric_namespace            = optional(string)

@@ -30,6 +30,7 @@ provider "aws" {
     events             = var.endpoint
     firehose           = var.endpoint
     iam                = var.endpoint
+    kms                = var.endpoint
     lambda             = var.endpoint
     logs               = var.endpoint
     redshift           = var.endpoint

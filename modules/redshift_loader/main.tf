@@ -47,12 +47,32 @@ locals {
   # AWS guidance for SQS event sources: at least 6x the function timeout, plus the batching window.
   queue_visibility_timeout = 6 * local.loader_timeout + var.s3_event.maximum_batching_window_in_seconds
 
+  # Minutes between scheduled runs: the load schedule, or the reconciliation schedule of s3_event.
+  run_cadence_minutes = local.schedule ? var.schedule.rate_minutes : var.s3_event.reconcile_rate_minutes
+  # The longest gap between two ReplicationLagSeconds datapoints of a healthy loader: one cadence, plus one run
+  # (a run publishes when it ends, up to the function timeout after it started), plus 5 minutes for Scheduler's
+  # delivery and CloudWatch's ingestion. The lag alarm fires only when every period of this window is breaching
+  # or empty, so one healthy datapoint per cadence keeps it OK.
+  lag_alarm_window_seconds = local.run_cadence_minutes * 60 + local.loader_timeout + 300
+  # PutMetricAlarm: period x evaluation periods may not exceed 1 day for periods under an hour, 7 days otherwise
+  # (the longest window, a 1440-minute cadence, is about 24.3 hours).
+  lag_alarm_period             = local.lag_alarm_window_seconds <= 86400 ? 300 : 3600
+  lag_alarm_evaluation_periods = ceil(local.lag_alarm_window_seconds / local.lag_alarm_period)
+
   cluster_arn   = local.provisioned ? "arn:${local.partition}:redshift:${local.region}:${local.account_id}:cluster:${var.target.cluster_identifier}" : null
   workgroup_arn = try(data.aws_redshiftserverless_workgroup.target[0].arn, null)
 
-  sns_topic_arn = var.sns_topic_arn != null ? var.sns_topic_arn : aws_sns_topic.alerts[0].arn
-  copy_role_arn = var.create_copy_role ? aws_iam_role.copy[0].arn : var.copy_role_arn
-  alarm_actions = distinct(concat(var.alarm_actions, [local.sns_topic_arn]))
+  create_topic     = var.sns_topic_arn == null
+  create_topic_key = local.create_topic && var.sns_topic_kms_key_arn == null
+  topic_kms_key_arn = (
+    local.create_topic_key ? aws_kms_key.alerts[0].arn :
+    local.create_topic ? var.sns_topic_kms_key_arn : null
+  )
+  sns_topic_arn = local.create_topic ? aws_sns_topic.alerts[0].arn : var.sns_topic_arn
+  # Every alarm of this stack is named "<name>-...": the topic and its key admit those alarms only.
+  alarm_arn_pattern = "arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.name}-*"
+  copy_role_arn     = var.create_copy_role ? aws_iam_role.copy[0].arn : var.copy_role_arn
+  alarm_actions     = distinct(concat(var.alarm_actions, [local.sns_topic_arn]))
 
   # Contract with ddb_cdc.handlers.loader and ddb_cdc.handlers.load_completion; null entries are dropped.
   environment = { for k, v in {
@@ -90,12 +110,153 @@ locals {
 # Alerts
 # ---------------------------------------------------------------------------
 
+# The topic cannot use the AWS-managed aws/sns key: its key policy is fixed and admits only principals of this account
+# calling through SNS, so CloudWatch alarms and EventBridge rules, which publish as service principals, are refused and
+# the alarm is never delivered ("Enable compatibility between event sources from AWS services and encrypted topics",
+# https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+# Hence a customer managed key, created here unless sns_topic_kms_key_arn names one.
 resource "aws_sns_topic" "alerts" {
-  count = var.sns_topic_arn == null ? 1 : 0
+  count = local.create_topic ? 1 : 0
 
   name              = "${var.name}-load-alerts"
-  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  kms_master_key_id = local.topic_kms_key_arn
   tags              = var.tags
+}
+
+resource "aws_kms_key" "alerts" {
+  count = local.create_topic_key ? 1 : 0
+
+  description             = "Encrypts ${var.name}-load-alerts; CloudWatch alarms and EventBridge may use it to publish"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.alerts_key[0].json
+  tags                    = var.tags
+}
+
+resource "aws_kms_alias" "alerts" {
+  count = local.create_topic_key ? 1 : 0
+
+  name          = "alias/${var.name}-load-alerts"
+  target_key_id = aws_kms_key.alerts[0].key_id
+}
+
+# In a key policy "*" as the resource means this key. SNS uses the key under the publisher's identity: the account
+# statement lets IAM policies grant that (the loader's role does, through SNS only); the service statements follow
+# the SNS guide above.
+data "aws_iam_policy_document" "alerts_key" {
+  count = local.create_topic_key ? 1 : 0
+
+  #checkov:skip=CKV_AWS_109:A key policy's "*" resource is the key itself; the account root must keep full control or the key becomes unmanageable.
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is the key itself; the account root must keep full control or the key becomes unmanageable.
+  #checkov:skip=CKV_AWS_356:A key policy's "*" resource is the key itself, not every resource.
+  statement {
+    sid       = "AdministerKeyFromThisAccount"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # aws:SourceAccount and aws:SourceArn are supported for CloudWatch here; they keep the grant to this stack's alarms.
+  statement {
+    sid       = "CloudWatchAlarmsOfThisStack"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_arn_pattern]
+    }
+  }
+
+  # The SNS guide: "Adding the aws:SourceAccount and aws:SourceArn to a AWS KMS policy is not supported for
+  # EventBridge-to-encrypted topics" (the request carries neither key, so a conditioned grant drops every event).
+  # The grant is therefore unconditioned, and the topic policy is the gate: it lets EventBridge publish only for
+  # rules of this account. Kept so that a rule routed to this topic later pages as an alarm does.
+  statement {
+    sid       = "EventBridgeRulesThroughTheTopicPolicy"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+  }
+}
+
+# Replaces the default topic policy (any principal of this account, which IAM already covers) with the publishers
+# that act as service principals: this stack's CloudWatch alarms, and EventBridge rules of this account.
+data "aws_iam_policy_document" "alerts_topic" {
+  count = local.create_topic ? 1 : 0
+
+  statement {
+    sid       = "CloudWatchAlarmsOfThisStack"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_arn_pattern]
+    }
+  }
+
+  statement {
+    sid       = "EventBridgeRulesOfThisAccount"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alerts[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:events:${local.region}:${local.account_id}:rule/*"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alerts" {
+  count = local.create_topic ? 1 : 0
+
+  arn    = aws_sns_topic.alerts[0].arn
+  policy = data.aws_iam_policy_document.alerts_topic[0].json
 }
 
 # Failed asynchronous invocations: Scheduler's dead letters, the loader's
@@ -246,6 +407,22 @@ data "aws_iam_policy_document" "loader" {
     sid       = "PublishAlerts"
     actions   = ["sns:Publish"]
     resources = [local.sns_topic_arn]
+  }
+
+  # SNS encrypts a published message with the topic's key under the publisher's identity.
+  dynamic "statement" {
+    for_each = local.create_topic ? [local.topic_kms_key_arn] : []
+    content {
+      sid       = "EncryptAlertsThroughSns"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = [statement.value]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = ["sns.${local.region}.amazonaws.com"]
+      }
+    }
   }
 
   # PutMetricData takes no resource ARN; the namespace condition scopes it.
@@ -482,12 +659,12 @@ resource "aws_lambda_event_source_mapping" "load" {
 }
 
 # ---------------------------------------------------------------------------
-# load_strategy = "schedule": EventBridge Scheduler -> loader
+# EventBridge Scheduler -> loader: the load trigger of load_strategy = "schedule", and the reconciliation pass of
+# "s3_event" (every raw/ file not in the ledger, whatever happened to its notification). Either way each run
+# publishes ReplicationLagSeconds, which is what lets the lag alarm treat missing data as breaching.
 # ---------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "scheduler_assume_role" {
-  count = local.schedule ? 1 : 0
-
   statement {
     actions = ["sts:AssumeRole"]
 
@@ -505,17 +682,13 @@ data "aws_iam_policy_document" "scheduler_assume_role" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  count = local.schedule ? 1 : 0
-
   name               = "${local.loader_name}-scheduler"
   description        = "EventBridge Scheduler invoking ${local.loader_name}"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role[0].json
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role.json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "scheduler" {
-  count = local.schedule ? 1 : 0
-
   statement {
     sid       = "InvokeLoader"
     actions   = ["lambda:InvokeFunction"]
@@ -539,19 +712,15 @@ data "aws_iam_policy_document" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
-  count = local.schedule ? 1 : 0
-
   name   = "invoke-loader"
-  role   = aws_iam_role.scheduler[0].id
-  policy = data.aws_iam_policy_document.scheduler[0].json
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
 }
 
 resource "aws_scheduler_schedule" "load" {
-  count = local.schedule ? 1 : 0
-
   name                = local.loader_name
-  description         = "Loads pending ${var.table_name} changes every ${var.schedule.rate_minutes} minutes"
-  schedule_expression = "rate(${var.schedule.rate_minutes} ${var.schedule.rate_minutes == 1 ? "minute" : "minutes"})"
+  description         = "${local.schedule ? "Loads" : "Reconciles: loads"} every ${var.table_name} file not yet in the ledger, every ${local.run_cadence_minutes} minutes"
+  schedule_expression = "rate(${local.run_cadence_minutes} ${local.run_cadence_minutes == 1 ? "minute" : "minutes"})"
   kms_key_arn         = var.kms_key_arn
 
   flexible_time_window {
@@ -560,7 +729,7 @@ resource "aws_scheduler_schedule" "load" {
 
   target {
     arn      = aws_lambda_function.loader.arn
-    role_arn = aws_iam_role.scheduler[0].arn
+    role_arn = aws_iam_role.scheduler.arn
     input    = jsonencode({ trigger = "schedule" })
 
     retry_policy {
@@ -574,6 +743,22 @@ resource "aws_scheduler_schedule" "load" {
   }
 
   depends_on = [aws_iam_role_policy.scheduler]
+}
+
+# Addresses before the schedule also served "s3_event": a schedule-mode stack keeps its role and schedule.
+moved {
+  from = aws_iam_role.scheduler[0]
+  to   = aws_iam_role.scheduler
+}
+
+moved {
+  from = aws_iam_role_policy.scheduler[0]
+  to   = aws_iam_role_policy.scheduler
+}
+
+moved {
+  from = aws_scheduler_schedule.load[0]
+  to   = aws_scheduler_schedule.load
 }
 
 # ---------------------------------------------------------------------------
@@ -628,16 +813,22 @@ resource "aws_lambda_function" "completion" {
   depends_on = [aws_cloudwatch_log_group.completion, aws_iam_role_policy.loader, aws_iam_role_policy.loader_destination]
 }
 
-# Data API events carry no field naming the caller's function, so every status
-# event of the account reaches the handler, which ignores statements it did not submit.
+# The loader names each statement ddb_cdc:<table>:<load id> (ddb_cdc.loader.executors.statement_name), and the
+# status event carries that name as detail.statementName ("Monitoring events for the Amazon Redshift Data API in
+# Amazon EventBridge", https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-monitoring-events.html), so the
+# rule passes only this table's loads. The name is no proof of origin: the handler still checks the statement with
+# DescribeStatement under the loader's role before it acts.
 resource "aws_cloudwatch_event_rule" "statement_status" {
   count = local.async_data_api ? 1 : 0
 
   name        = "${local.completion_name}-status"
-  description = "Redshift Data API statement status changes, for ${local.completion_name}"
+  description = "Redshift Data API status changes of ${var.table_name} loads, for ${local.completion_name}"
   event_pattern = jsonencode({
     source        = ["aws.redshift-data"]
     "detail-type" = ["Redshift Data Statement Status Change"]
+    detail = {
+      statementName = [{ prefix = "ddb_cdc:${var.table_name}:" }]
+    }
   })
   tags = var.tags
 }
@@ -744,15 +935,21 @@ resource "aws_cloudwatch_metric_alarm" "load_failures" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
-  treat_missing_data  = "notBreaching"
+  # LoadFailures is published only when a load fails: no datapoint means no failure. A loader that stops
+  # running is the lag alarm's to catch.
+  treat_missing_data = "notBreaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags
 }
 
+# The loader's health alarm. Every run publishes ReplicationLagSeconds (the age of the oldest change not yet
+# merged), and a scheduled run comes every run_cadence_minutes, so a healthy loader leaves no window of
+# lag_alarm_window_seconds without a datapoint. Missing data is therefore breaching: a loader that stops
+# running, or fails before it can measure, alarms as surely as one that falls behind.
 resource "aws_cloudwatch_metric_alarm" "lag" {
   alarm_name        = "${local.loader_name}-lag"
-  alarm_description = "The oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s."
+  alarm_description = "Either the oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s, or the loader published no ReplicationLagSeconds for ${local.lag_alarm_evaluation_periods * local.lag_alarm_period} s although it runs every ${local.run_cadence_minutes} min (not invoked, or failing before it measures)."
 
   namespace   = var.metric_namespace
   metric_name = "ReplicationLagSeconds"
@@ -760,11 +957,12 @@ resource "aws_cloudwatch_metric_alarm" "lag" {
     Table = var.table_name
   }
   statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
+  period              = local.lag_alarm_period
+  evaluation_periods  = local.lag_alarm_evaluation_periods
+  datapoints_to_alarm = local.lag_alarm_evaluation_periods
   comparison_operator = "GreaterThanThreshold"
   threshold           = var.lag_alarm_threshold_seconds
-  treat_missing_data  = "notBreaching"
+  treat_missing_data  = "breaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags
@@ -784,7 +982,9 @@ resource "aws_cloudwatch_metric_alarm" "loader_errors" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
-  treat_missing_data  = "notBreaching"
+  # Lambda publishes Errors only for periods with invocations: no datapoint means no invocation, hence no
+  # error. That the loader is not invoked at all shows as missing lag, which the lag alarm treats as breaching.
+  treat_missing_data = "notBreaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags
@@ -804,7 +1004,9 @@ resource "aws_cloudwatch_metric_alarm" "invoke_dlq_depth" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
-  treat_missing_data  = "notBreaching"
+  # SQS stops publishing for a queue left empty and untouched for six hours; a queue holding messages counts as
+  # active and keeps reporting them. No datapoint therefore means an empty DLQ.
+  treat_missing_data = "notBreaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags
@@ -814,7 +1016,7 @@ resource "aws_cloudwatch_metric_alarm" "load_dlq_depth" {
   count = local.s3_event ? 1 : 0
 
   alarm_name        = "${local.loader_name}-queue-dlq-not-empty"
-  alarm_description = "S3 notifications for ${var.table_name} exceeded ${var.s3_event.max_receive_count} receives and wait in ${aws_sqs_queue.load_dlq[0].name}; their files are still picked up by a later load or the CLI."
+  alarm_description = "S3 notifications for ${var.table_name} exceeded ${var.s3_event.max_receive_count} receives and wait in ${aws_sqs_queue.load_dlq[0].name}; the reconciliation schedule (every ${var.s3_event.reconcile_rate_minutes} min) still loads their files. Inspect, then purge the DLQ."
 
   namespace   = "AWS/SQS"
   metric_name = "ApproximateNumberOfMessagesVisible"
@@ -826,7 +1028,8 @@ resource "aws_cloudwatch_metric_alarm" "load_dlq_depth" {
   evaluation_periods  = 1
   comparison_operator = "GreaterThanThreshold"
   threshold           = 0
-  treat_missing_data  = "notBreaching"
+  # As for the invoke DLQ: an idle empty queue stops reporting, a non-empty one does not.
+  treat_missing_data = "notBreaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags

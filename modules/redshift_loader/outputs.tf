@@ -39,8 +39,13 @@ output "invoke_dlq_url" {
 }
 
 output "schedule_arn" {
-  description = "ARN of the EventBridge Scheduler schedule, or null unless load_strategy = \"schedule\"."
-  value       = try(aws_scheduler_schedule.load[0].arn, null)
+  description = "ARN of the EventBridge Scheduler schedule that runs the loader: the load trigger (load_strategy = \"schedule\") or the reconciliation pass (\"s3_event\")."
+  value       = aws_scheduler_schedule.load.arn
+}
+
+output "sns_topic_kms_key_arn" {
+  description = "ARN of the KMS key that encrypts the created alert topic (sns_topic_kms_key_arn, or the key this module created), or null when sns_topic_arn names your own topic."
+  value       = local.topic_kms_key_arn
 }
 
 output "sns_topic_arn" {

@@ -33,10 +33,10 @@ variable "alarm_actions" {
 
 variable "kms_key_arn" {
   description = <<-EOT
-    ARN of a customer managed KMS key. When set it encrypts the queues, the created SNS topic, the functions' environment
-    and their log groups; the loader and the created COPY role may decrypt with it (pass the bucket's key here when the
-    bucket uses SSE-KMS). The key policy must let CloudWatch Logs, S3 (to send notifications to the encrypted queue) and
-    EventBridge Scheduler use it. null: SQS-managed SSE, the AWS-managed SNS key, AWS-managed keys elsewhere.
+    ARN of a customer managed KMS key. When set it encrypts the queues, the functions' environment and their log groups;
+    the loader and the created COPY role may decrypt with it (pass the bucket's key here when the bucket uses SSE-KMS).
+    The key policy must let CloudWatch Logs, S3 (to send notifications to the encrypted queue) and EventBridge Scheduler
+    use it. null: SQS-managed SSE and AWS-managed keys. The alert topic has its own key: sns_topic_kms_key_arn.
   EOT
   type        = string
   default     = null
@@ -143,11 +143,15 @@ variable "s3_event" {
     Settings for load_strategy = "s3_event". batch_size (1-10000) and maximum_batching_window_in_seconds (0-300; at least 1
     when batch_size > 10) bound one loader invocation, hence one COPY. max_receive_count: receives of a message before the
     queue moves it to its DLQ; keep it well above 1, because a throttled poll of the single-concurrency loader also counts.
+    reconcile_rate_minutes (1-1440): EventBridge Scheduler also runs a scheduled load this often, which loads every raw/
+    file not yet in the ledger (a lost or dead-lettered notification strands nothing) and publishes the lag metric while
+    no file arrives, so the lag alarm can treat missing data as breaching.
   EOT
   type = object({
     batch_size                         = optional(number, 10000)
     maximum_batching_window_in_seconds = optional(number, 300)
     max_receive_count                  = optional(number, 10)
+    reconcile_rate_minutes             = optional(number, 60)
   })
   default  = {}
   nullable = false
@@ -171,13 +175,18 @@ variable "s3_event" {
     condition     = floor(var.s3_event.max_receive_count) == var.s3_event.max_receive_count && var.s3_event.max_receive_count >= 1 && var.s3_event.max_receive_count <= 1000
     error_message = "s3_event.max_receive_count must be a whole number from 1 to 1000."
   }
+
+  validation {
+    condition     = floor(var.s3_event.reconcile_rate_minutes) == var.s3_event.reconcile_rate_minutes && var.s3_event.reconcile_rate_minutes >= 1 && var.s3_event.reconcile_rate_minutes <= 1440
+    error_message = "s3_event.reconcile_rate_minutes must be a whole number from 1 to 1440."
+  }
 }
 
 variable "schedule" {
   description = <<-EOT
     Settings for load_strategy = "schedule". rate_minutes (1-1440): the schedule runs rate(N minutes) with no flexible window.
     maximum_retry_attempts (0-185) and maximum_event_age_in_seconds (60-86400): Scheduler's retry policy before the
-    invocation goes to the invoke DLQ.
+    invocation goes to the invoke DLQ; they also apply to the reconciliation schedule of "s3_event".
   EOT
   type = object({
     rate_minutes                 = optional(number, 15)
@@ -500,13 +509,34 @@ variable "create_copy_role" {
 }
 
 variable "sns_topic_arn" {
-  description = "SNS topic for load alerts (failed statements, quarantined files) and this module's alarms. null: the module creates an encrypted topic."
+  description = "SNS topic for load alerts (failed statements, quarantined files) and this module's alarms. null: the module creates a topic encrypted with sns_topic_kms_key_arn or a key it creates. A given topic's policy and key policy must let CloudWatch alarms publish (see the README, \"Alarms and the alert topic\")."
   type        = string
   default     = null
 
   validation {
     condition     = var.sns_topic_arn == null ? true : can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$", var.sns_topic_arn))
     error_message = "sns_topic_arn must be an SNS topic ARN."
+  }
+}
+
+variable "sns_topic_kms_key_arn" {
+  description = <<-EOT
+    Customer managed KMS key that encrypts the topic this module creates (sns_topic_arn = null). null: the module creates
+    a key (rotation on) whose policy lets this account administer it and CloudWatch alarms, EventBridge and the loader
+    use it; the AWS-managed aws/sns key cannot be used, because CloudWatch and EventBridge may not use it. A key given
+    here needs the key-policy statements listed in the README ("Alarms and the alert topic").
+  EOT
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.sns_topic_kms_key_arn == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.sns_topic_kms_key_arn))
+    error_message = "sns_topic_kms_key_arn must be null or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>); an alias cannot be given a key policy statement."
+  }
+
+  validation {
+    condition     = var.sns_topic_kms_key_arn == null || var.sns_topic_arn == null
+    error_message = "sns_topic_kms_key_arn encrypts the topic this module creates; leave it null when sns_topic_arn names your own topic."
   }
 }
 

@@ -69,6 +69,13 @@ mock_provider "aws" {
     }
   }
 
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+      key_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+    }
+  }
+
   mock_resource "aws_scheduler_schedule" {
     defaults = {
       arn = "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
@@ -177,12 +184,13 @@ run "s3_event_creates_queue_mapping_and_notification_only" {
 
   assert {
     condition = (
-      length(aws_scheduler_schedule.load) == 0 &&
-      length(aws_iam_role.scheduler) == 0 &&
-      length(aws_iam_role_policy.scheduler) == 0 &&
-      output.schedule_arn == null
+      aws_scheduler_schedule.load.schedule_expression == "rate(60 minutes)" &&
+      jsondecode(aws_scheduler_schedule.load.target[0].input) == { trigger = "schedule" } &&
+      aws_scheduler_schedule.load.target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      aws_scheduler_schedule.load.target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
     )
-    error_message = "load_strategy = \"s3_event\" must create no schedule."
+    error_message = "load_strategy = \"s3_event\" must also run a reconciliation pass (every file not in the ledger) every 60 minutes."
   }
 
   assert {
@@ -400,7 +408,11 @@ run "provisioned_with_db_user_uses_temporary_credentials" {
       aws_lambda_function.completion[0].role == "arn:aws:iam::123456789012:role/orders-cdc-loader" &&
       aws_lambda_function.completion[0].environment[0].variables == aws_lambda_function.loader.environment[0].variables &&
       aws_lambda_function.completion[0].dead_letter_config[0].target_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
-      jsondecode(aws_cloudwatch_event_rule.statement_status[0].event_pattern) == { source = ["aws.redshift-data"], "detail-type" = ["Redshift Data Statement Status Change"] } &&
+      jsondecode(aws_cloudwatch_event_rule.statement_status[0].event_pattern) == {
+        source        = ["aws.redshift-data"]
+        "detail-type" = ["Redshift Data Statement Status Change"]
+        detail        = { statementName = [{ prefix = "ddb_cdc:orders:" }] }
+      } &&
       aws_lambda_permission.statement_status[0].principal == "events.amazonaws.com" &&
       aws_lambda_permission.statement_status[0].source_arn == "arn:aws:events:eu-west-1:123456789012:rule/orders-cdc-load-completion-status" &&
       output.completion_function_name == "orders-cdc-load-completion"
@@ -500,14 +512,13 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
 
   assert {
     condition = (
-      length(aws_scheduler_schedule.load) == 1 &&
-      aws_scheduler_schedule.load[0].schedule_expression == "rate(15 minutes)" &&
-      aws_scheduler_schedule.load[0].flexible_time_window[0].mode == "OFF" &&
-      aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
-      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
-      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_retry_attempts == 2 &&
-      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
-      aws_scheduler_schedule.load[0].target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      aws_scheduler_schedule.load.schedule_expression == "rate(15 minutes)" &&
+      aws_scheduler_schedule.load.flexible_time_window[0].mode == "OFF" &&
+      aws_scheduler_schedule.load.target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      jsondecode(aws_scheduler_schedule.load.target[0].input) == { trigger = "schedule" } &&
+      aws_scheduler_schedule.load.target[0].retry_policy[0].maximum_retry_attempts == 2 &&
+      aws_scheduler_schedule.load.target[0].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
+      aws_scheduler_schedule.load.target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
       output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
     )
     error_message = "The schedule must invoke the loader every 15 minutes with {\"trigger\":\"schedule\"}, retries and a DLQ."
@@ -515,12 +526,11 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
 
   assert {
     condition = (
-      length(aws_iam_role.scheduler) == 1 &&
-      one(data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
-      [for s in data.aws_iam_policy_document.scheduler[0].statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
-      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
-      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
-      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
+      one(data.aws_iam_policy_document.scheduler_assume_role.statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
+      [for s in data.aws_iam_policy_document.scheduler.statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
+      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler.statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
     )
     error_message = "The scheduler role may only invoke the loader and send to the invoke DLQ."
   }
@@ -535,7 +545,7 @@ run "schedule_of_one_minute_is_singular" {
   }
 
   assert {
-    condition     = aws_scheduler_schedule.load[0].schedule_expression == "rate(1 minute)"
+    condition     = aws_scheduler_schedule.load.schedule_expression == "rate(1 minute)"
     error_message = "Scheduler accepts rate(1 minute), not rate(1 minutes)."
   }
 }
@@ -683,12 +693,12 @@ run "created_copy_role_reads_raw_and_manifests_only" {
       aws_sqs_queue.load[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
       aws_sqs_queue.load_dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
       aws_sqs_queue.invoke_dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
-      aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
+      aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
       aws_lambda_function.loader.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
       aws_cloudwatch_log_group.loader.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
       one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
     )
-    error_message = "kms_key_arn must encrypt the queues, topic, environment and logs, and the loader may use it."
+    error_message = "kms_key_arn must encrypt the queues, environment and logs, and the loader may use it; the topic keeps its own key."
   }
 }
 
@@ -701,17 +711,84 @@ run "given_copy_role_creates_none" {
   }
 }
 
-run "created_topic_is_encrypted_and_alerted" {
+run "created_topic_uses_a_created_key_that_cloudwatch_and_eventbridge_may_use" {
   command = plan
 
   assert {
     condition = (
       length(aws_sns_topic.alerts) == 1 &&
-      aws_sns_topic.alerts[0].kms_master_key_id == "alias/aws/sns" &&
+      length(aws_kms_key.alerts) == 1 &&
+      aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
+      aws_kms_key.alerts[0].enable_key_rotation == true &&
+      aws_kms_alias.alerts[0].name == "alias/orders-cdc-load-alerts" &&
+      aws_kms_alias.alerts[0].target_key_id == "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
       output.sns_topic_arn == "arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts" &&
+      output.sns_topic_kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
       aws_cloudwatch_metric_alarm.load_failures.alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"])
     )
-    error_message = "Without sns_topic_arn a topic encrypted with the AWS-managed key is created and alarms notify it."
+    error_message = "Without sns_topic_arn a topic encrypted with a created, rotating customer managed key is created and alarms notify it (aws/sns would refuse CloudWatch)."
+  }
+
+  assert {
+    condition = (
+      [for s in data.aws_iam_policy_document.alerts_key[0].statement : s.sid] == ["AdministerKeyFromThisAccount", "CloudWatchAlarmsOfThisStack", "EventBridgeRulesThroughTheTopicPolicy"] &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : one(s.principals).identifiers if s.sid == "AdministerKeyFromThisAccount"]) == toset(["arn:aws:iam::123456789012:root"]) &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : one(s.principals).identifiers if s.sid == "CloudWatchAlarmsOfThisStack"]) == toset(["cloudwatch.amazonaws.com"]) &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : s.actions if s.sid == "CloudWatchAlarmsOfThisStack"]) == toset(["kms:Decrypt", "kms:GenerateDataKey*"]) &&
+      toset(one([for s in data.aws_iam_policy_document.alerts_key[0].statement : [for c in s.condition : "${c.test}|${c.variable}|${join(",", c.values)}"] if s.sid == "CloudWatchAlarmsOfThisStack"])) == toset([
+        "StringEquals|aws:SourceAccount|123456789012",
+        "ArnLike|aws:SourceArn|arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-cdc-*",
+      ]) &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : one(s.principals).identifiers if s.sid == "EventBridgeRulesThroughTheTopicPolicy"]) == toset(["events.amazonaws.com"]) &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : s.actions if s.sid == "EventBridgeRulesThroughTheTopicPolicy"]) == toset(["kms:Decrypt", "kms:GenerateDataKey*"]) &&
+      one([for s in data.aws_iam_policy_document.alerts_key[0].statement : length(s.condition) if s.sid == "EventBridgeRulesThroughTheTopicPolicy"]) == 0
+    )
+    error_message = "The key policy must let the account administer the key, this stack's alarms (by account and alarm ARN) and EventBridge (unconditioned, as SNS documents) encrypt with it."
+  }
+
+  assert {
+    condition = (
+      aws_sns_topic_policy.alerts[0].arn == "arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts" &&
+      [for s in data.aws_iam_policy_document.alerts_topic[0].statement : s.sid] == ["CloudWatchAlarmsOfThisStack", "EventBridgeRulesOfThisAccount"] &&
+      alltrue([for s in data.aws_iam_policy_document.alerts_topic[0].statement : s.actions == toset(["sns:Publish"]) && s.resources == toset(["arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"])]) &&
+      toset(one([for s in data.aws_iam_policy_document.alerts_topic[0].statement : [for c in s.condition : "${c.test}|${c.variable}|${join(",", c.values)}"] if s.sid == "CloudWatchAlarmsOfThisStack"])) == toset([
+        "StringEquals|aws:SourceAccount|123456789012",
+        "ArnLike|aws:SourceArn|arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-cdc-*",
+      ]) &&
+      toset(one([for s in data.aws_iam_policy_document.alerts_topic[0].statement : [for c in s.condition : "${c.test}|${c.variable}|${join(",", c.values)}"] if s.sid == "EventBridgeRulesOfThisAccount"])) == toset([
+        "StringEquals|aws:SourceAccount|123456789012",
+        "ArnLike|aws:SourceArn|arn:aws:events:eu-west-1:123456789012:rule/*",
+      ])
+    )
+    error_message = "The topic policy must let this stack's alarms and this account's EventBridge rules publish, nothing else."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "EncryptAlertsThroughSns"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] if s.sid == "EncryptAlertsThroughSns"]) == tolist(["sns.eu-west-1.amazonaws.com"])
+    )
+    error_message = "The loader publishes alerts to the encrypted topic, so it may use the topic's key through SNS only."
+  }
+}
+
+run "given_topic_key_encrypts_the_created_topic_and_none_is_created" {
+  command = plan
+
+  variables {
+    sns_topic_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+  }
+
+  assert {
+    condition = (
+      length(aws_kms_key.alerts) == 0 &&
+      length(aws_kms_alias.alerts) == 0 &&
+      aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555" &&
+      length(aws_sns_topic_policy.alerts) == 1 &&
+      output.sns_topic_kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555" &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "EncryptAlertsThroughSns"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555"])
+    )
+    error_message = "sns_topic_kms_key_arn must encrypt the created topic, with no key created, and the loader may use it through SNS."
   }
 }
 
@@ -726,6 +803,10 @@ run "given_topic_is_used_and_none_created" {
   assert {
     condition = (
       length(aws_sns_topic.alerts) == 0 &&
+      length(aws_kms_key.alerts) == 0 &&
+      length(aws_sns_topic_policy.alerts) == 0 &&
+      output.sns_topic_kms_key_arn == null &&
+      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "EncryptAlertsThroughSns") &&
       output.sns_topic_arn == "arn:aws:sns:eu-west-1:123456789012:data-alerts" &&
       aws_lambda_function.loader.environment[0].variables["CDC_ALERT_TOPIC_ARN"] == "arn:aws:sns:eu-west-1:123456789012:data-alerts" &&
       one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "PublishAlerts"]) == toset(["arn:aws:sns:eu-west-1:123456789012:data-alerts"]) &&
@@ -761,5 +842,90 @@ run "empty_prefix_and_columns_mode" {
       jsondecode(aws_lambda_function.loader.environment[0].variables["CDC_TARGET_SPEC"]).keys[1].column == "ts"
     )
     error_message = "An empty prefix puts the layout at the bucket root; the columns spec (with a renamed key column) reaches the loader intact."
+  }
+}
+
+run "alarms_page_on_missing_lag_and_not_on_quiet_counters" {
+  command = plan
+
+  # s3_event with its defaults: reconciliation every 60 min, async loader timeout 120 s.
+  # 3600 + 120 + 300 = 4020 s of silence at most: 14 periods of 300 s.
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lag.treat_missing_data == "breaching" &&
+      aws_cloudwatch_metric_alarm.lag.period == 300 &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 14 &&
+      aws_cloudwatch_metric_alarm.lag.datapoints_to_alarm == 14 &&
+      aws_cloudwatch_metric_alarm.lag.namespace == "DdbCdc" &&
+      aws_cloudwatch_metric_alarm.lag.metric_name == "ReplicationLagSeconds" &&
+      aws_cloudwatch_metric_alarm.lag.dimensions["Table"] == "orders" && length(aws_cloudwatch_metric_alarm.lag.dimensions) == 1 &&
+      aws_cloudwatch_metric_alarm.lag.statistic == "Maximum"
+    )
+    error_message = "The lag alarm must treat missing data as breaching over a window that one reconciliation run per cadence always covers."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.load_failures.treat_missing_data == "notBreaching" &&
+      aws_cloudwatch_metric_alarm.loader_errors.treat_missing_data == "notBreaching" &&
+      aws_cloudwatch_metric_alarm.invoke_dlq_depth.treat_missing_data == "notBreaching" &&
+      aws_cloudwatch_metric_alarm.load_dlq_depth[0].treat_missing_data == "notBreaching"
+    )
+    error_message = "Counters published only when something goes wrong (failures, errors, DLQ depth) must not alarm on silence."
+  }
+}
+
+run "lag_alarm_window_follows_the_load_schedule" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+  }
+
+  # rate 15 min: 900 + 120 + 300 = 1320 s -> 5 periods of 300 s.
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lag.period == 300 &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 5 &&
+      aws_cloudwatch_metric_alarm.lag.datapoints_to_alarm == 5
+    )
+    error_message = "A 15-minute schedule must be covered by a 25-minute lag window."
+  }
+}
+
+run "lag_alarm_window_of_a_daily_schedule_uses_hour_periods" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+    schedule      = { rate_minutes = 1440 }
+    data_api_mode = "poll"
+  }
+
+  # 86400 + 900 + 300 = 87600 s exceeds the one-day limit of sub-hour periods: 25 periods of 3600 s (<= 7 days).
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lag.period == 3600 &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 25 &&
+      aws_cloudwatch_metric_alarm.lag.period * aws_cloudwatch_metric_alarm.lag.evaluation_periods <= 604800
+    )
+    error_message = "A daily schedule needs hour periods so the window stays within CloudWatch's limits."
+  }
+}
+
+run "reconciliation_rate_sets_the_s3_event_schedule_and_lag_window" {
+  command = plan
+
+  variables {
+    s3_event = { reconcile_rate_minutes = 1 }
+  }
+
+  # 60 + 120 + 300 = 480 s -> 2 periods of 300 s.
+  assert {
+    condition = (
+      aws_scheduler_schedule.load.schedule_expression == "rate(1 minute)" &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 2
+    )
+    error_message = "s3_event.reconcile_rate_minutes must set the reconciliation rate and the lag window."
   }
 }

@@ -211,6 +211,26 @@ run "s3_event_max_receive_count_zero_rejected" {
   expect_failures = [var.s3_event]
 }
 
+run "s3_event_reconcile_rate_above_a_day_rejected" {
+  command = plan
+
+  variables {
+    s3_event = { reconcile_rate_minutes = 1441 }
+  }
+
+  expect_failures = [var.s3_event]
+}
+
+run "s3_event_reconcile_rate_fraction_rejected" {
+  command = plan
+
+  variables {
+    s3_event = { reconcile_rate_minutes = 7.5 }
+  }
+
+  expect_failures = [var.s3_event]
+}
+
 run "schedule_rate_zero_rejected" {
   command = plan
 
@@ -570,6 +590,27 @@ run "sns_topic_arn_rejects_queue_arn" {
   }
 
   expect_failures = [var.sns_topic_arn]
+}
+
+run "sns_topic_kms_key_arn_rejects_alias" {
+  command = plan
+
+  variables {
+    sns_topic_kms_key_arn = "alias/alerts"
+  }
+
+  expect_failures = [var.sns_topic_kms_key_arn]
+}
+
+run "sns_topic_kms_key_arn_rejected_with_a_given_topic" {
+  command = plan
+
+  variables {
+    sns_topic_arn         = "arn:aws:sns:eu-west-1:123456789012:data-alerts"
+    sns_topic_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+  }
+
+  expect_failures = [var.sns_topic_kms_key_arn]
 }
 
 run "max_file_failures_zero_rejected" {
