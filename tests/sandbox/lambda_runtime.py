@@ -1438,6 +1438,16 @@ class LocalLambdaRuntime:
             return False
         return all(mapping.idle() for mapping in self.mappings)
 
+    def sources_idle(self) -> bool:
+        """Every stream shard read to its end and every source queue empty (invocations that
+        schedules start are not counted: on a slow machine a frequent schedule is never idle).
+
+        Raises RuntimeError if a poller, queue or scheduler thread died: the pipeline would never drain.
+        """
+        if self.crashed:
+            raise RuntimeError(f"local Lambda runtime thread crashed: {self.crashed}")
+        return all(mapping.idle() for mapping in self.mappings)
+
     def wait_idle(self, timeout_s: float, *, settle_s: float = 0.5) -> bool:
         """True once idle() held for settle_s; False when timeout_s passed first."""
         return wait_stable(self.idle, timeout_s, settle_s=settle_s, poll_s=0.05)
