@@ -55,7 +55,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.sandbox import DUMMY_CREDENTIALS, client_credentials
+from tests.sandbox import client_credentials
 
 WORKER = Path(__file__).with_name("lambda_worker.py")
 PAYLOAD_LIMIT_BYTES = 6 * 1024 * 1024  # synchronous invocation payload quota
@@ -119,6 +119,8 @@ DIFFERENCES_FROM_AWS = (
     "ApproximateCreationDateTime with sub-second precision (Lambda events carry whole or fractional seconds).",
     "A synchronous Invoke of a function from inside the same function's handler deadlocks until the timeout "
     "(one worker per function).",
+    "Handlers run with a session of their execution role, but the runtime's own calls (stream and queue "
+    "polling, destinations) use the sandbox's admin identity; in AWS Lambda makes them with the execution role.",
 )
 
 
@@ -171,7 +173,14 @@ class LocalFunction:
     """One deployed function and its warm worker process."""
 
     def __init__(
-        self, config: dict, code_dir: Path, log_path: Path, *, endpoint_url: str, region: str
+        self,
+        config: dict,
+        code_dir: Path,
+        log_path: Path,
+        *,
+        endpoint_url: str,
+        region: str,
+        credentials: dict[str, str],
     ) -> None:
         self.config = config
         self.name: str = config["FunctionName"]
@@ -183,6 +192,7 @@ class LocalFunction:
         self.stats = FunctionStats()
         self._endpoint_url = endpoint_url
         self._region = region
+        self._credentials = credentials  # the execution role's session, as AWS_ACCESS_KEY_ID etc.
         self._lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._requests = None
@@ -209,7 +219,7 @@ class LocalFunction:
                 "AWS_REGION": self._region,
                 "AWS_DEFAULT_REGION": self._region,
                 "LAMBDA_TASK_ROOT": str(self.code_dir),
-                **DUMMY_CREDENTIALS,
+                **self._credentials,
                 # The standard SDK settings that point every client at the emulator.
                 "AWS_ENDPOINT_URL": self._endpoint_url,
                 "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
@@ -442,6 +452,10 @@ class RecordFilter:
 # ---------------------------------------------------------------------------------------------------------
 # Conversions back to the wire format of Lambda events
 # ---------------------------------------------------------------------------------------------------------
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def _b64(value: bytes | str) -> str:
@@ -1297,7 +1311,12 @@ class LocalLambdaRuntime:
         with zipfile.ZipFile(io.BytesIO(code)) as archive:
             archive.extractall(code_dir)
         function = LocalFunction(
-            config, code_dir, self.log_dir / f"{name}.log", endpoint_url=self.endpoint_url, region=self.region
+            config,
+            code_dir,
+            self.log_dir / f"{name}.log",
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            credentials=self._execution_role_credentials(config),
         )
         try:
             invoke_config = lam.get_function_event_invoke_config(FunctionName=name)
@@ -1309,6 +1328,42 @@ class LocalLambdaRuntime:
         if self._started:
             queue.start()
         return function
+
+    def _execution_role_credentials(self, config: dict) -> dict[str, str]:
+        """A session of the function's execution role, as the variables Lambda sets (Developer Guide, "Defining
+        Lambda function permissions with an execution role"; "Using Lambda environment variables").
+
+        Lambda assumes the role as the service principal ``lambda.amazonaws.com``, so the role's trust policy must
+        name it (CreateFunction refuses a role Lambda cannot assume). The emulator's STS creates the session
+        directly: an AssumeRole over HTTP would be signed by the admin user, whom the trust policy rightly refuses.
+        """
+        from moto.iam.models import iam_backends
+        from moto.sts.models import sts_backends
+
+        role_arn, name = config["Role"], config["FunctionName"]
+        account = role_arn.split(":")[4]
+        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+        trust = json.loads(role.assume_role_policy_document)
+        if not any(
+            statement.get("Effect") == "Allow"
+            and "sts:AssumeRole" in _as_list(statement.get("Action"))
+            and "lambda.amazonaws.com" in _as_list((statement.get("Principal") or {}).get("Service"))
+            for statement in _as_list(trust.get("Statement"))
+        ):
+            raise SandboxUnsupported(f"function {name}: the role {role_arn} cannot be assumed by Lambda")
+        session = sts_backends[account]["aws"].assume_role(
+            region_name=self.region,
+            role_session_name=name,
+            role_arn=role_arn,
+            policy=None,
+            duration=43200,
+            external_id=None,
+        )
+        return {
+            "AWS_ACCESS_KEY_ID": session.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+            "AWS_SESSION_TOKEN": session.session_token,
+        }
 
     def _resolve(self, ref: str) -> LocalFunction:
         name = _function_name(ref)
@@ -1421,6 +1476,18 @@ class LocalLambdaRuntime:
         """An asynchronous (Event) invocation: queued, retried and sent to destinations like Lambda does."""
         self._resolve(function_ref)
         return self.async_queues[_function_name(function_ref)].put(payload)
+
+    def kill_worker(self, function_ref: str) -> int | None:
+        """SIGKILL the function's worker process (fault injection: its execution environment crashes).
+
+        The invocation it was running fails with ``Runtime.ExitError`` and its source retries it, as in
+        Lambda; the next invocation starts a new worker. Returns the killed pid, or None if none ran."""
+        process = self._resolve(function_ref)._proc
+        if process is None or process.poll() is not None:
+            return None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        return process.pid
 
     # -- observation ----------------------------------------------------------------------------------
 

@@ -7,10 +7,17 @@ That state is reset when the server starts and again when it stops, so one run n
 The demo serves TLS (``tls_dir``) because the module's bucket policy denies every request that does not
 use it (``aws:SecureTransport``), exactly as in AWS; the certificate is made per run for 127.0.0.1 and
 written to ``tls_dir/moto-ca.pem``, which clients trust through the standard ``AWS_CA_BUNDLE`` setting.
+
+IAM is enforced (``enforce_iam``, on by default): every request must be signed by a known identity and be allowed by
+its policies, as in AWS. moto's documented dummy keys (``testing``/``testing``, :data:`tests.sandbox.DUMMY_CREDENTIALS`)
+belong to the IAM user ``sandbox-admin`` with ``Allow * on *``: Terraform, the demo driver, the patches, the
+generator and ``cli init`` sign with them. The Lambda runtime signs each handler's calls with its role's session.
+The resources and condition keys moto does not see are supplied by the ``iam-request-context`` patch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import ssl
 import threading
@@ -18,20 +25,52 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from moto import settings
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.authorization import ActionAuthenticatorMixin
+from moto.iam.models import iam_backends
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.threaded_moto_server import MotoRequestHandler
 from moto.server import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from tests.sandbox import DUMMY_CREDENTIALS
 from tests.tfharness.tfplugin import self_signed_certificate
 
 HOST = "127.0.0.1"
 CA_BUNDLE_NAME = "moto-ca.pem"
+ADMIN_USER = "sandbox-admin"
+ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
 
 
 def reset_moto() -> None:
     """Drop every resource of every moto backend (moto's own reset API, as POST /moto-api/reset does)."""
     moto_api_backend.reset()
+
+
+def create_admin(account_id: str = DEFAULT_ACCOUNT_ID) -> str:
+    """The IAM user that owns the sandbox's dummy keys, allowed everything; returns its ARN."""
+    backend = iam_backends[account_id]["aws"]
+    user = backend.create_user("us-east-1", ADMIN_USER)
+    backend.put_user_policy(ADMIN_USER, "administrator", ADMIN_POLICY)
+    key = backend.create_access_key(ADMIN_USER)
+    backend.access_keys.pop(key.physical_resource_id, None)
+    key.access_key_id = DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+    key.secret_access_key = DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+    backend.access_keys[key.physical_resource_id] = key
+    return user.arn
+
+
+@contextmanager
+def iam_enforced() -> Iterator[None]:
+    """moto's IAM authorization on from the next request (its ``INITIAL_NO_AUTH_ACTION_COUNT`` set to 0)."""
+    previous = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+    ActionAuthenticatorMixin.request_count = 0
+    try:
+        yield
+    finally:
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = previous
 
 
 def write_certificate(tls_dir: Path) -> tuple[Path, Path]:
@@ -46,13 +85,13 @@ def write_certificate(tls_dir: Path) -> tuple[Path, Path]:
 
 
 @contextmanager
-def running_moto(quiet: bool = True, tls_dir: Path | None = None) -> Iterator[str]:
+def running_moto(quiet: bool = True, tls_dir: Path | None = None, enforce_iam: bool = True) -> Iterator[str]:
     """Start moto in a thread of this process and yield its endpoint URL, e.g. ``http://127.0.0.1:40123``.
 
     Port 0 lets the kernel pick a free port, so there is no race between choosing and binding it.
     ``quiet`` silences werkzeug's line per request (thousands per demo run) while the server runs.
     With ``tls_dir`` the server speaks HTTPS (``https://127.0.0.1:<port>``) with a certificate made for
-    this run; trust ``tls_dir / CA_BUNDLE_NAME``.
+    this run; trust ``tls_dir / CA_BUNDLE_NAME``. With ``enforce_iam`` requests are authorized (module doc).
     """
     werkzeug_log = logging.getLogger("werkzeug")
     previous_level = werkzeug_log.level
@@ -64,6 +103,13 @@ def running_moto(quiet: bool = True, tls_dir: Path | None = None) -> Iterator[st
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(cert_path, key_path)
     reset_moto()
+    iam = contextlib.ExitStack()
+    if enforce_iam:
+        from tests.sandbox.patches import iam_request_context
+
+        create_admin()
+        iam.enter_context(iam_request_context.installed())
+        iam.enter_context(iam_enforced())
     # What moto's ThreadedMotoServer does, plus the TLS context it does not take.
     server = make_server(
         HOST,
@@ -82,5 +128,6 @@ def running_moto(quiet: bool = True, tls_dir: Path | None = None) -> Iterator[st
         server.shutdown()
         thread.join()
         server.server_close()
+        iam.close()
         reset_moto()
         werkzeug_log.setLevel(previous_level)
