@@ -25,6 +25,13 @@ calls to. It follows the Amazon Redshift Data API Reference
 
 Errors of a FAILED statement read like Redshift's (``ERROR: ...``).
 
+Fault injection (``make demo --faults outage``): :meth:`DataApiEngine.begin_outage` makes
+the warehouse unreachable for a while, as a paused workgroup or a failed-over cluster is.
+New statements are refused (:class:`WarehouseUnavailable`; the patch answers
+``DatabaseConnectionException``, HTTP 500, "Connection to a database failed" in the API
+reference), running ones FAIL with a lost connection, and then it recovers by itself.
+Statements already known stay describable: the Data API, not the warehouse, keeps them.
+
 Where it differs from the service: one PostgreSQL database serves every ``Database``
 name; ``DbUser`` and ``SecretArn`` are recorded but never authenticate (the secret is not
 read); sessions (``SessionId``, ``SessionKeepAliveSeconds``) and CSV results are refused;
@@ -105,8 +112,23 @@ class InvalidRequest(ValueError):
     """A request the API refuses (ValidationException); the message is AWS's wording."""
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse cannot be reached (an injected outage): no statement can start."""
+
+
 class _Aborted(Exception):
     pass
+
+
+class _ConnectionLost(Exception):
+    pass
+
+
+# What a statement that was running when the outage began reports. Worded as PostgreSQL (and
+# Redshift, on which it is built) words a connection the server closed; the Data API passes it on.
+CONNECTION_LOST: Final = (
+    "ERROR: terminating connection due to administrator command (sandbox fault injection: warehouse outage)"
+)
 
 
 @dataclass
@@ -168,6 +190,7 @@ class Statement:
     error: str | None = None
     pid: int = 0
     cancel_requested: bool = False
+    connection_lost: bool = False  # an outage began while it ran
     connection: Any = None
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -295,6 +318,10 @@ class DataApiEngine:
         self._translation_s = 0.0
         self._translated = 0
         self.publish_errors: list[str] = []
+        # (start, earliest end, latest end) on time.monotonic(), and the refusals counted before it.
+        self._outage: tuple[float, float, float] | None = None
+        self._refused_before = 0
+        self._armed_outage: tuple[float, float | None] | None = None  # begun by the next batch
         connection = psycopg2.connect(self._dsn)
         try:
             connection.autocommit = True
@@ -351,6 +378,11 @@ class DataApiEngine:
         with self._lock:
             self._statements[statement_id] = statement
             self._counts["submitted"] += 1
+            armed = self._armed_outage if batch else None
+            if armed is not None:
+                self._armed_outage = None
+        if armed is not None:
+            self.begin_outage(armed[0], at_most=armed[1])
         self._pool.submit(self._run, statement)
         return statement
 
@@ -446,6 +478,50 @@ class DataApiEngine:
                 and (statement_name is None or (s.statement_name or "").startswith(statement_name))
             ]
 
+    # -- fault injection ------------------------------------------------------
+
+    def begin_outage(self, seconds: float, *, at_most: float | None = None) -> None:
+        """The warehouse is unreachable from now, then recovers by itself: for ``seconds``, and
+        on until it refused a call (so the outage is met, however slow the machine), but never
+        past ``at_most`` seconds. :meth:`check_available` refuses new statements, and every
+        statement running now (or started before the end) FAILS with :data:`CONNECTION_LOST`."""
+        with self._lock:
+            now = time.monotonic()
+            self._outage = (now, now + seconds, now + max(seconds, at_most or seconds))
+            self._refused_before = self._counts["outage_refused"]
+            self._counts["outages"] += 1
+            running = [s for s in self._statements.values() if s.status not in TERMINAL]
+            for statement in running:
+                statement.connection_lost = True
+            connections = [s.connection for s in running if s.connection is not None]
+        for connection in connections:
+            with contextlib.suppress(Exception):
+                connection.cancel()  # the worker sees QueryCanceled and reports the lost connection
+
+    def arm_outage(self, seconds: float, *, at_most: float | None = None) -> None:
+        """:meth:`begin_outage` at the next BatchExecuteStatement (a load): that statement is
+        accepted and then loses its connection, so the outage meets a load in flight."""
+        with self._lock:
+            self._armed_outage = (seconds, at_most)
+
+    def _down(self) -> bool:
+        """Whether an outage is on now (call with ``self._lock`` held)."""
+        if self._outage is None:
+            return False
+        start, end, latest = self._outage
+        now = time.monotonic()
+        unmet = self._counts["outage_refused"] == self._refused_before
+        return start <= now < end or (unmet and now < latest)
+
+    def check_available(self) -> None:
+        """Raise :class:`WarehouseUnavailable` while an outage is on (counted in ``stats``)."""
+        with self._lock:
+            if self._down():
+                self._counts["outage_refused"] += 1
+                raise WarehouseUnavailable(
+                    "Connection to a database failed (sandbox fault injection: outage)"
+                )
+
     # -- the lead's view ------------------------------------------------------
 
     def idle(self) -> bool:
@@ -479,6 +555,10 @@ class DataApiEngine:
             "events_published": counts.get("events_published", 0),
             "translation_seconds": round(self._translation_s, 4),
             "statements_translated": self._translated,
+            "outages": counts.get("outages", 0),
+            # Outage effects: calls refused at submit, statements failed with a lost connection.
+            "outage_refused_calls": counts.get("outage_refused", 0),
+            "outage_failed_statements": counts.get("outage_failed", 0),
         }
 
     def close(self) -> None:
@@ -510,6 +590,12 @@ class DataApiEngine:
         if statement.cancel_requested:
             self._abort_rest(statement, 0)
             self._set_status(statement, ABORTED)
+            return
+        with self._lock:
+            if self._down():
+                statement.connection_lost = True
+        if statement.connection_lost:
+            self._lose_connection(statement, 0)
             return
         connection = psycopg2.connect(self._dsn)
         try:
@@ -546,6 +632,8 @@ class DataApiEngine:
                     index = position  # the failing sub-statement, for the handlers below
                     if statement.cancel_requested:
                         raise _Aborted
+                    if statement.connection_lost:
+                        raise _ConnectionLost
                     started = time.perf_counter()
                     with self._lock:
                         sub.status = STARTED
@@ -575,9 +663,18 @@ class DataApiEngine:
                         sub.duration_ns = int((time.perf_counter() - started) * 1e9)
             if statement.cancel_requested:
                 raise _Aborted
+            if statement.connection_lost:
+                raise _ConnectionLost
             connection.commit()
+        except _ConnectionLost:
+            _rollback(connection)
+            self._lose_connection(statement, index)
+            return
         except (_Aborted, psycopg2.errors.QueryCanceled):
             _rollback(connection)
+            if statement.connection_lost and not statement.cancel_requested:
+                self._lose_connection(statement, index)  # cancelled by begin_outage, not by a caller
+                return
             self._fail_sub(statement, index, ABORTED, None)
             self._set_status(statement, ABORTED)
             return
@@ -668,6 +765,12 @@ class DataApiEngine:
                 )
         finally:
             connection.close()
+
+    def _lose_connection(self, statement: Statement, index: int) -> None:
+        self._fail_sub(statement, index, FAILED, CONNECTION_LOST)
+        self._set_status(statement, FAILED, CONNECTION_LOST)
+        with self._lock:
+            self._counts["outage_failed"] += 1
 
     def _fail_sub(self, statement: Statement, index: int, status: str, error: str | None) -> None:
         with self._lock:

@@ -12,6 +12,11 @@
 6. wait until every component is idle and the table's scan equals the target view;
 7. the report, then ``terraform destroy`` and everything stopped.
 
+``--faults outage,slowdown,kill-writer,odd-values`` (or ``all``) injects faults in the middle
+of the run (``tests/sandbox/faults.py``): the changes are then written in two halves, the
+warehouse outage is armed once the first half's first load committed, and the odd values and
+the second half are written into it. The report says what was injected and what was quarantined.
+
 Exit status: 0 when every run had 0 mismatches, 1 otherwise, 2 for bad arguments.
 """
 
@@ -28,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,6 +41,7 @@ import boto3
 
 from tests.rig.postgres import running_server
 from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
+from tests.sandbox.faults import FAULTS, FaultInjector, list_keys, parse_faults, queue_depth
 from tests.sandbox.report import Report
 from tests.sandbox.terraform_stack import AGGREGATIONS, DATA_API_MODES, LOAD_STRATEGIES, LocalStack
 
@@ -55,6 +61,7 @@ class Options:
     clock_factor: float = 30.0
     settle_timeout: float = 120.0
     work_dir: Path | None = None
+    faults: frozenset[str] = frozenset()  # tests.sandbox.faults.FAULTS
 
 
 def _log(message: str) -> None:
@@ -219,6 +226,7 @@ def run_demo(options: Options) -> Report:
     from tests.tfharness.harness import OfflineTerraform
 
     report = Report(options.aggregation, options.load_strategy, options.data_api_mode)
+    report.faults = {name: {} for name in sorted(options.faults)}
     phases = Phases()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
@@ -267,12 +275,25 @@ def run_demo(options: Options) -> Report:
         with phases.timed("cli init"):
             run_init(endpoint, loader_env)
 
-        with phases.timed("generate changes"):
-            report.changes = run_generator(endpoint, outputs["table_name"], options)
-        last_write = time.monotonic()
-
         dynamodb = client("dynamodb", endpoint)
         s3 = client("s3", endpoint)
+        injector = FaultInjector(
+            options.faults,
+            clock_factor=options.clock_factor,
+            runtime=runtime,
+            data_api=patches.data_api,
+            outputs=outputs,
+        )
+        report.patches += injector.install(stack)
+        with phases.timed("generate changes"):
+            if not options.faults:
+                report.changes = run_generator(endpoint, outputs["table_name"], options)
+            else:
+                report.changes = _generate_with_faults(
+                    endpoint, outputs["table_name"], options, injector, dynamodb
+                )
+        last_write = time.monotonic()
+
         connection = stack.enter_context(contextlib.closing(pg.connect()))
         view = f"{spec['table']}_current"
         with phases.timed("settle"):
@@ -326,9 +347,38 @@ def run_demo(options: Options) -> Report:
         report.rows_merged = int(report.data_api.get("rows_merged", 0))
         report.loads_failed = int(report.data_api.get("batches_failed", 0))
         report.deployed = {"outputs": outputs, "loader_environment": sorted(loader_env)}
+        if options.faults:
+            report.faults = injector.summary()
+        # What a person would have to look at: quarantined records and files, the writer's DLQ.
+        report.quarantined = list_keys(s3, outputs["bucket_name"], outputs["quarantine_prefix"])
+        report.writer_dlq_messages = queue_depth(client("sqs", endpoint), outputs.get("dlq_url"))
+        report.stream_batches_discarded = int(stream_mapping.get("on_failure_sent", 0))
     report.phases = phases.seconds
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
+
+
+def _generate_with_faults(
+    endpoint: str, table: str, options: Options, injector: FaultInjector, dynamodb: Any
+) -> dict[str, int]:
+    """Half the changes; the outage armed once they began to load; the odd values and the other
+    half (another seed: new keys) written into it. Returns the generators' summaries added up."""
+    first = options.changes // 2
+    summaries = [run_generator(endpoint, table, replace(options, changes=first))] if first else []
+    injector.arm_outage(first_load_timeout=options.settle_timeout)
+    injector.write_odd_values(dynamodb, table)  # their load is the one the outage interrupts
+    injector.wait_outage_begun(timeout=60.0)
+    summaries.append(
+        run_generator(
+            endpoint, table, replace(options, changes=options.changes - first, seed=options.seed + 1)
+        )
+    )
+    totals: dict[str, int] = {}
+    for summary in summaries:
+        for name, value in summary.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[name] = totals.get(name, 0) + value
+    return totals
 
 
 def _keep_or_remove(work_dir: Path, report: Report) -> None:
@@ -355,6 +405,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     parser.add_argument("--clock-factor", type=float, default=30.0, help="schedules run this much faster")
     parser.add_argument("--settle-timeout", type=float, default=120.0, help="seconds to wait for the view")
     parser.add_argument("--report-json", type=Path, help="also write the report(s) here as JSON")
+    parser.add_argument(
+        "--faults",
+        default="",
+        help=f"inject faults mid-run, comma-separated: {', '.join(FAULTS)} | all (see tests/sandbox/faults.py)",
+    )
     args = parser.parse_args(argv)
 
     def pick(name: str, value: str, allowed: tuple[str, ...], all_ok: bool = True) -> tuple[str, ...]:
@@ -371,6 +426,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     (mode,) = pick("DATA_API_MODE", args.data_api_mode, DATA_API_MODES, all_ok=False)
     if args.changes < 1:
         parser.error("--changes must be at least 1")
+    try:
+        faults = parse_faults(args.faults)
+    except ValueError as exc:
+        parser.error(str(exc))
     runs = [
         Options(
             aggregation=aggregation,
@@ -380,6 +439,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             seed=args.seed,
             clock_factor=args.clock_factor,
             settle_timeout=args.settle_timeout,
+            faults=faults,
         )
         for aggregation in aggregations
         for load in loads

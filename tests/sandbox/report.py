@@ -43,6 +43,13 @@ class Report:
     # Fields this environment cannot count (on AWS: what only the local runtime and Data API emulator see).
     unmeasured: list[str] = field(default_factory=list)
     cost: dict[str, Any] | None = None  # tests.aws.cost.Estimate.as_dict(): an estimate, never a bill
+    # Fault injection (demo --faults): fault name -> what was injected and the counts that show it happened.
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What would need a person: objects under the quarantine prefix (records and files), messages in the
+    # writer's DLQ, stream batches the mapping gave up on. Only what truly cannot be stored belongs here.
+    quarantined: list[str] = field(default_factory=list)
+    writer_dlq_messages: int = 0
+    stream_batches_discarded: int = 0
 
     @property
     def ok(self) -> bool:
@@ -78,6 +85,14 @@ class Report:
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
             + ")",
         ]
+        for name, done in self.faults.items():
+            lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")
+        if self.faults or self.quarantined or self.writer_dlq_messages or self.stream_batches_discarded:
+            lines.append(
+                f"  quarantined           {len(self.quarantined):>10,}  (writer DLQ messages "
+                f"{self.writer_dlq_messages:,}; stream batches discarded {self.stream_batches_discarded:,})"
+            )
+            lines += [f"    {key}" for key in self.quarantined[:20]]
         if self.unmeasured:
             lines.append(f"  not measured here     {', '.join(self.unmeasured)} (shown as 0)")
         if self.cost is not None:

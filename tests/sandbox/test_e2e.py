@@ -8,12 +8,6 @@ Terraform deployed (the mapping's batch size bounds every event the writer recei
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-
 import pytest
 
 from tests.sandbox import demo
@@ -38,55 +32,26 @@ def test_all_expands_to_every_combination():
     }
 
 
-def _run_demo(aggregation: str, load: str, report_path: Path) -> subprocess.CompletedProcess[str]:
-    argv = [
-        sys.executable,
-        "-m",
-        "tests.sandbox.demo",
+# Run by the session's demo_runs fixture (tests/sandbox/conftest.py), side by side with every other
+# module's demos: most of a run is the AWS provider's own waiting (terraform apply/destroy).
+DEMO_RUNS = {
+    f"{aggregation}-{load}": [
         f"--aggregation={aggregation}",
         f"--load={load}",
         f"--changes={CHANGES}",
-        f"--report-json={report_path}",
-        # Four demos share two cores here: give the pipeline room before calling it stuck.
+        # Several demos share two cores here: give the pipeline room before calling it stuck.
         "--settle-timeout=300",
     ]
-    process = subprocess.Popen(argv, cwd=demo.REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=900)
-    except subprocess.TimeoutExpired:
-        # SIGTERM first: the demo then destroys the stack and stops moto, PostgreSQL and its workers.
-        process.terminate()
-        try:
-            stdout, stderr = process.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            stdout, stderr = process.communicate()
-        stderr += "\n[test] the demo timed out after 900 s and was terminated"
-    return subprocess.CompletedProcess(argv, process.returncode, stdout, stderr)
-
-
-@pytest.fixture(scope="module")
-def reports(tmp_path_factory) -> dict[tuple[str, str], tuple[dict | None, str]]:
-    """Every combination's demo, run side by side: most of a run is the AWS provider's own waiting
-    (terraform apply/destroy), so four at once take little longer than one."""
-    combinations = [(a, lo) for a in demo.AGGREGATIONS for lo in demo.LOAD_STRATEGIES]
-    directory = tmp_path_factory.mktemp("demo-reports")
-    paths = {combo: directory / f"{combo[0]}-{combo[1]}.json" for combo in combinations}
-    with ThreadPoolExecutor(max_workers=len(combinations)) as pool:
-        done = dict(zip(combinations, pool.map(lambda c: _run_demo(*c, paths[c]), combinations), strict=True))
-    results = {}
-    for combo, finished in done.items():
-        output = f"exit {finished.returncode}\n{finished.stdout}\n{finished.stderr[-4000:]}"
-        report = json.loads(paths[combo].read_text())[0] if paths[combo].exists() else None
-        results[combo] = (report, output)
-    return results
+    for aggregation in demo.AGGREGATIONS
+    for load in demo.LOAD_STRATEGIES
+}
 
 
 @pytest.mark.sandbox
 @pytest.mark.parametrize("load", demo.LOAD_STRATEGIES)
 @pytest.mark.parametrize("aggregation", demo.AGGREGATIONS)
-def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, reports):
-    report, output = reports[(aggregation, load)]
+def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_runs):
+    report, output = demo_runs.result(f"{aggregation}-{load}")
     assert report is not None, output
     assert report["mismatches"] == 0, output
     assert output.startswith("exit 0"), output

@@ -42,9 +42,11 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
     from tests.sandbox.patches import (
         events_lambda,
         firehose,
+        iam_request_context,
         lambda_invoke,
         redshift_data,
         redshift_serverless,
+        s3_delete_markers,
         s3_secure_transport,
     )
     from tests.sandbox.terraform_stack import PROVIDER_PATCHES
@@ -56,10 +58,24 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
             result.modules.append(module)
         stack.enter_context(s3_secure_transport.installed())
         result.modules.append(s3_secure_transport)
+        stack.enter_context(s3_delete_markers.installed())
+        result.modules.append(s3_delete_markers)
         stack.enter_context(lambda_invoke.installed())
         result.firehose = stack.enter_context(firehose.installed())
         # Workgroups are accepted once the redshift-serverless patch has created them, as in AWS.
         result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url, workgroups=()))
         result.serverless = stack.enter_context(redshift_serverless.installed())
         result.modules += [lambda_invoke, events_lambda, firehose, redshift_data, redshift_serverless]
+        # running_moto installs iam-request-context with IAM enforcement; it needs the workgroups' ARNs.
+        serverless = result.serverless
+        stack.enter_context(
+            iam_request_context.workgroups_from(
+                lambda account, region, name: (
+                    workgroup.body.get("workgroupArn")
+                    if (workgroup := serverless.workgroups.get((account, region, name)))
+                    else None
+                )
+            )
+        )
+        result.modules.append(iam_request_context)
         yield result

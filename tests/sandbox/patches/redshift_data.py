@@ -4,6 +4,10 @@ moto 5.2.5 answers ``ExecuteStatement`` with canned results, keeps every stateme
 STARTED forever and has no ``BatchExecuteStatement``. While :func:`installed` is active,
 moto's ``redshift-data`` handlers (the same class serves ``mock_aws`` and an in-process
 ``ThreadedMotoServer``) hand every call to :class:`tests.sandbox.data_api.DataApiEngine`.
+
+While the engine has an outage on (fault injection, ``DataApiEngine.begin_outage``),
+ExecuteStatement and BatchExecuteStatement answer ``DatabaseConnectionException``
+(HTTP 500, "Connection to a database failed"), an error both operations document.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Collection, Iterator
 from typing import Any, Final
 
 import boto3
+from moto.core.exceptions import JsonRESTError
 from moto.events.models import events_backends
 from moto.redshift.models import redshift_backends
 from moto.redshiftdata.exceptions import ResourceNotFoundException, ValidationException
@@ -21,7 +26,13 @@ from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 
 from tests.sandbox import client_credentials
 from tests.sandbox import redshift_rules as rules
-from tests.sandbox.data_api import DataApiEngine, InvalidRequest, Statement, StatementNotFound
+from tests.sandbox.data_api import (
+    DataApiEngine,
+    InvalidRequest,
+    Statement,
+    StatementNotFound,
+    WarehouseUnavailable,
+)
 
 NAME: Final = "redshift-data"
 FOLLOWS: Final = (
@@ -31,7 +42,9 @@ FOLLOWS: Final = (
     "GetStatementResult pages typed Records with NextToken; CancelStatement aborts; ListStatements. "
     "WithEvent=True puts 'Redshift Data Statement Status Change' on the default event bus "
     "(https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-monitoring-events.html). The SQL runs on "
-    "PostgreSQL through tests/sandbox/redshift_sql.py; COPY reads the manifest's objects from S3."
+    "PostgreSQL through tests/sandbox/redshift_sql.py; COPY reads the manifest's objects from S3. "
+    "An injected outage answers ExecuteStatement/BatchExecuteStatement with DatabaseConnectionException "
+    "(HTTP 500, 'Connection to a database failed', in both operations' Errors)."
 )
 
 _ACTIONS: Final = (
@@ -60,6 +73,15 @@ def deregister_workgroup(name: str) -> None:
     """Refuse ``WorkgroupName=name`` again (its workgroup was deleted)."""
     if _workgroups is not None:
         _workgroups.discard(name)
+
+
+class DatabaseConnectionException(JsonRESTError):
+    """The API reference's "Connection to a database failed" (HTTP 500)."""
+
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__("DatabaseConnectionException", message)
 
 
 def _current() -> DataApiEngine:
@@ -128,6 +150,10 @@ def _submit(response: Any, sqls: list[str], *, batch: bool) -> str:
     if response._get_param("ResultFormat") not in (None, "JSON"):
         raise ValidationException("ResultFormat CSV is not supported by the sandbox Data API.")
     connection = _connection(response)
+    try:
+        _current().check_available()
+    except WarehouseUnavailable as exc:
+        raise DatabaseConnectionException(str(exc)) from None
     statement = _current().submit(
         sqls,
         batch=batch,

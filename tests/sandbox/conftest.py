@@ -1,0 +1,96 @@
+"""Demo runs for the sandbox's end-to-end tests, all started together and each awaited by its own tests.
+
+A test module lists the demos it needs in ``DEMO_RUNS`` (name -> demo arguments). The first test
+that asks for :func:`demo_runs` starts every demo of every collected module that has a selected
+``sandbox`` test, side by side: most of a run is the AWS provider's own waiting (terraform apply
+and destroy), so five at once take little longer than the slowest one.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import pytest
+
+from tests.sandbox import demo
+
+RUN_TIMEOUT_S: Final = 900.0
+STOP_TIMEOUT_S: Final = 120.0
+
+
+@dataclass
+class DemoRun:
+    name: str
+    argv: list[str]
+    report_path: Path
+    log_path: Path
+    process: subprocess.Popen[bytes]
+    started: float
+    result: tuple[dict[str, Any] | None, str] | None = None
+
+    def wait(self) -> tuple[dict[str, Any] | None, str]:
+        """The run's JSON report (None if it wrote none) and its output, ``exit <code>`` first."""
+        if self.result is None:
+            note = ""
+            try:
+                self.process.wait(timeout=max(0.0, self.started + RUN_TIMEOUT_S - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stop()
+                note = f"\n[test] the demo timed out after {RUN_TIMEOUT_S:.0f} s and was terminated"
+            output = self.log_path.read_text(errors="replace")
+            text = f"exit {self.process.returncode}\n{output[-8000:]}{note}"
+            report = json.loads(self.report_path.read_text())[0] if self.report_path.exists() else None
+            self.result = (report, text)
+        return self.result
+
+    def stop(self) -> None:
+        """SIGTERM first: the demo then destroys its stack and stops moto, PostgreSQL and its workers."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class DemoRuns:
+    def __init__(self, directory: Path) -> None:
+        self._directory = directory
+        self._runs: dict[str, DemoRun] = {}
+
+    def start(self, name: str, arguments: Sequence[str]) -> None:
+        report_path = self._directory / f"{name}.json"
+        log_path = self._directory / f"{name}.log"
+        argv = [sys.executable, "-m", "tests.sandbox.demo", *arguments, f"--report-json={report_path}"]
+        with log_path.open("wb") as log:  # a file, not a pipe: nobody reads it while the runs go on
+            process = subprocess.Popen(argv, cwd=demo.REPO, stdout=log, stderr=subprocess.STDOUT)
+        self._runs[name] = DemoRun(name, argv, report_path, log_path, process, time.monotonic())
+
+    def result(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        return self._runs[name].wait()
+
+    def stop(self) -> None:
+        for run in self._runs.values():
+            run.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
+    runs = DemoRuns(tmp_path_factory.mktemp("demo-runs"))
+    modules = {item.module for item in request.session.items if item.get_closest_marker("sandbox")}
+    for module in sorted(modules, key=lambda m: m.__name__):
+        for name, arguments in getattr(module, "DEMO_RUNS", {}).items():
+            runs.start(name, arguments)
+    try:
+        yield runs
+    finally:
+        runs.stop()
