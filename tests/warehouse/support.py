@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from decimal import Context, Decimal
 from typing import Any
 
-from ddb_cdc.envelope import apply_exact_numbers
+from ddb_cdc.envelope import rebuild_item
 from hypothesis import HealthCheck, settings
 
 from tests.rig.cdc_files import stream_record
@@ -119,32 +119,37 @@ def visible(rows: Mapping[str, Row]) -> dict[str, Any]:
     return {key: row.doc for key, row in rows.items() if not row.deleted}
 
 
-def _document(doc: str | None, exact: str | None) -> Any:
-    """The item as a consumer rebuilds it: the document with the exact text of every
-    number SUPER may have changed (the emulator assumes it does) put back."""
+def _document(doc: str | None, exact_numbers: str | None, exact_types: str | None) -> Any:
+    """The item as a consumer rebuilds it (``rebuild_item``: every digit SUPER may have
+    changed, strings stored in pieces), in the oracle's plain form."""
     if doc is None:
         return None
-    return apply_exact_numbers(exact_json(doc), None if exact is None else exact_json(exact))
+    parsed = [
+        None if text is None else json.loads(text, parse_float=Decimal)
+        for text in (doc, exact_numbers, exact_types)
+    ]
+    return plain({"M": rebuild_item(*parsed)})
 
 
 def read_target(warehouse: LocalWarehouse) -> dict[str, Row]:
     spec = warehouse.spec
     rows = warehouse.query(
         'SELECT "_cdc_key", "_cdc_seq", "_cdc_op", "_cdc_deleted", "doc"::text, "_cdc_exact_numbers"::text, '
-        f'"_cdc_source_ts" FROM "{spec.schema}"."{spec.table}"'
+        f'"_cdc_exact_types"::text, "_cdc_source_ts" FROM "{spec.schema}"."{spec.table}"'
     )
     return {
-        key: Row(seq, op, deleted, _document(doc, exact), source_ts)
-        for key, seq, op, deleted, doc, exact, source_ts in rows
+        key: Row(seq, op, deleted, _document(doc, numbers, types), source_ts)
+        for key, seq, op, deleted, doc, numbers, types, source_ts in rows
     }
 
 
 def read_view(warehouse: LocalWarehouse) -> dict[str, Any]:
     spec = warehouse.spec
     rows = warehouse.query(
-        f'SELECT "_cdc_key", "doc"::text, "_cdc_exact_numbers"::text FROM "{spec.schema}"."{spec.current_view}"'
+        f'SELECT "_cdc_key", "doc"::text, "_cdc_exact_numbers"::text, "_cdc_exact_types"::text '
+        f'FROM "{spec.schema}"."{spec.current_view}"'
     )
-    return {key: _document(doc, exact) for key, doc, exact in rows}
+    return {key: _document(doc, numbers, types) for key, doc, numbers, types in rows}
 
 
 def read_ledger(warehouse: LocalWarehouse) -> list[str]:

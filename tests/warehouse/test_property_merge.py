@@ -51,15 +51,15 @@ TABLE = "sensors"
 KEYS = [f"k{index}" for index in range(5)]
 
 # DynamoDB values the images carry: exact decimals (digits beyond float precision),
-# big integers, unicode text and booleans, sometimes nested in maps and lists.
+# big integers, unicode text (NUL and control characters included: the envelope stores a
+# string holding NUL in pieces) and booleans. Every type and size is covered by
+# test_round_trip_types.py; this test is about ordering, replays and tombstones.
 values = st.one_of(
     st.integers(-(10**30), 10**30).map(lambda number: {"N": str(number)}),
     st.decimals(min_value=-(10**9), max_value=10**9, places=4, allow_nan=False, allow_infinity=False).map(
         lambda number: {"N": format(number, "f")}
     ),
-    st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=6).map(
-        lambda text: {"S": text}
-    ),
+    st.text(st.characters(codec="utf-8"), max_size=6).map(lambda text: {"S": text}),
     st.booleans().map(lambda flag: {"BOOL": flag}),
 )
 operations = st.lists(
