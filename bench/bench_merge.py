@@ -6,7 +6,8 @@ Builds a stream history of --changes changes over --keys keys (every tenth chang
 REMOVE of a live key by default, the rest puts of ~1 KB mixed-type items, exactly as
 ``ddb_cdc.generator.mixed_item`` makes them), writes it through the real stream writer
 into --files gzip NDJSON objects in moto S3, starts a throwaway PostgreSQL with the test
-rig, and runs ONE load (the postgresql rendering of ``ddb_cdc.warehouse.sql``) twice:
+rig, and runs ONE load (the redshift rendering of ``ddb_cdc.warehouse.sql``, held to the
+sandbox's Redshift rules and translated to PostgreSQL, as every test runs it) twice:
 
 * ``initial``:     into an empty target;
 * ``incremental``: a second history of the same size over the same keys, merged into
@@ -15,7 +16,8 @@ rig, and runs ONE load (the postgresql rendering of ``ddb_cdc.warehouse.sql``) t
 Per run it prints the wall time of the whole transaction and of its two parts:
 ``copy`` is the stand-in's COPY (S3 reads, gunzip, JSON parsing in Python, COPY FROM
 STDIN), which says nothing about Redshift; ``merge`` is every other statement (latest per
-key, the newer-than guard, MERGE, ledger), the SQL this project renders, and the number
+key resolved into the target's shape, the newer-than guard, MERGE, ledger, each with its
+translation), the SQL this project renders, and the number
 to compare over time. Numbers are for this machine (2 cores), PostgreSQL with fsync off.
 """
 
@@ -107,6 +109,7 @@ _STEPS = (
     ('CREATE TEMP TABLE "cdc_stage"', "stage"),
     ("COPY", "copy"),
     ('CREATE TEMP TABLE "cdc_latest"', "latest"),
+    ('INSERT INTO "cdc_latest"', "resolve"),
     ("DELETE", "newer-guard"),
     ("MERGE", "merge"),
     ('INSERT INTO "bench"."bench_history"', "history"),
