@@ -364,14 +364,18 @@ class Translator:
             if name == "JSON_SERIALIZE":
                 if len(function.expressions) != 1 or not is_super(function.expressions[0]):
                     raise UnsupportedSql("JSON_SERIALIZE takes one SUPER argument")
-                function.replace(placeholder(f"CAST({value_sql(function.expressions[0])} AS TEXT)"))
+                function.replace(placeholder(rules.json_serialize(value_sql(function.expressions[0]))))
+            elif name == "JSON_SIZE":
+                if len(function.expressions) != 1 or not is_super(function.expressions[0]):
+                    raise UnsupportedSql("JSON_SIZE takes one SUPER argument")
+                function.replace(placeholder(rules.json_size(value_sql(function.expressions[0]))))
             elif name == "IS_VARCHAR":
                 if len(function.expressions) != 1 or not is_super(function.expressions[0]):
                     raise UnsupportedSql("IS_VARCHAR takes one SUPER argument")
                 function.replace(
                     placeholder(f"(jsonb_typeof({value_sql(function.expressions[0])}) = 'string')")
                 )
-            elif name in ("JSON_TYPEOF", "IS_OBJECT", "IS_ARRAY", "IS_SCALAR", "JSON_SIZE"):
+            elif name in ("JSON_TYPEOF", "IS_OBJECT", "IS_ARRAY", "IS_SCALAR"):
                 raise UnsupportedSql(f"{name} is not supported by the sandbox")
 
         # 4. SYSDATE, SUPER types, system tables.

@@ -469,3 +469,41 @@ def test_ledger_status_reads_the_data_apis_text_timestamp_like_a_datetime():
 
     status = LedgerStatus.from_row(("3", "k", "2026-11-27 04:00:00.123456"))
     assert status.files == 3 and status.last_loaded_at == datetime(2026, 11, 27, 4, 0, 0, 123456)
+
+
+def test_columns_mode_missing_values_huge_values_and_rounding_never_go_unnoticed(
+    make_warehouse: Make, pg_schema: str, change_files: ChangeFiles
+) -> None:
+    """A missing attribute and a tombstone are NULL (JSON_SERIALIZE of NULL is the text
+    'null' in Redshift); a map whose JSON is over 65,535 bytes is NULL and flagged instead
+    of failing the load (JSON_SERIALIZE refuses it); a number rounded to the declared
+    scale is flagged."""
+    spec = TargetSpec(
+        pg_schema,
+        TABLE,
+        (KeyAttribute("id", "S"),),
+        mode="columns",
+        columns=(
+            ColumnSpec("note", "VARCHAR(16)", ("note",)),
+            ColumnSpec("blob", "VARCHAR(65535)", ("blob",)),
+            ColumnSpec("total", "DECIMAL(12,2)", ("total",)),
+        ),
+    )
+    warehouse = make_warehouse(spec)
+    huge = {"M": {f"k{index}": {"S": "x" * 1000} for index in range(70)}}
+    records = [
+        change("INSERT", "missing", 10, {"total": {"N": "2.5"}}),
+        change("INSERT", "huge", 11, {"blob": huge, "total": {"N": "1.005"}}),
+        change("INSERT", "gone", 12, {"note": {"S": "bye"}}),
+        change("REMOVE", "gone", 13, None),
+    ]
+    warehouse.load([change_files.write_stream_batch(records)])
+    rows = {
+        row[0]: row[1:]
+        for row in warehouse.query(
+            f'SELECT "id", "note", "blob", "total", "_cdc_unfit" FROM "{pg_schema}"."{TABLE}" ORDER BY 1'
+        )
+    }
+    assert rows["missing"] == (None, None, Decimal("2.50"), None)
+    assert rows["huge"] == (None, None, Decimal("1.01"), "blob,total,")
+    assert rows["gone"][:3] == (None, None, None)

@@ -206,21 +206,29 @@ def _image_path(column: ColumnSpec, dialect: Dialect, alias: str) -> str:
 
 
 def _image_text(value: str, dialect: Dialect) -> str:
-    """The whole text of a JSON value: a string's own text, any other value's JSON."""
+    """The whole text of a JSON value: a string's own text, any other value's JSON.
+
+    NULL for a missing path (JSON_SERIALIZE would give the text 'null') and for JSON
+    text over VARCHAR's 65,535 bytes (JSON_SERIALIZE "returns an error when the JSON
+    format exceeds the VARCHAR limit", which would fail every load of the file).
+    """
     if dialect == "redshift":
         return (
-            f"(CASE WHEN IS_VARCHAR({value}) THEN CAST({value} AS VARCHAR({MAX_VARCHAR})) "
-            f"ELSE JSON_SERIALIZE({value}) END)"
+            f"(CASE WHEN {value} IS NULL THEN NULL "
+            f"WHEN IS_VARCHAR({value}) THEN CAST({value} AS VARCHAR({MAX_VARCHAR})) "
+            f"WHEN JSON_SIZE({value}) <= {MAX_VARCHAR} THEN JSON_SERIALIZE({value}) END)"
         )
     return (
-        f"(CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}' ELSE CAST({value} AS TEXT) END)"
+        f"(CASE WHEN jsonb_typeof({value}) = 'string' THEN {value} #>> '{{}}' "
+        f"WHEN OCTET_LENGTH(CAST({value} AS TEXT)) <= {MAX_VARCHAR} THEN CAST({value} AS TEXT) END)"
     )
 
 
 def _unfit(spec: TargetSpec, dialect: Dialect) -> Expression:
     """``_cdc_unfit``: the declared columns whose value the image holds but the column
-    could not take whole (NULL after the cast, or longer than a character column), as
-    ``name,name,``; NULL when every value fit. A JSON null counts as a value here."""
+    could not take whole (NULL after the cast, longer than a character column, or a
+    number rounded to a DECIMAL's scale), as ``name,name,``; NULL when every value fit.
+    A JSON null counts as a value here."""
 
     def render(alias: str) -> str:
         checks = []
@@ -228,9 +236,21 @@ def _unfit(spec: TargetSpec, dialect: Dialect) -> Expression:
             if column.type.kind == "SUPER":
                 continue
             value = _image_path(column, dialect, alias)
-            lost = f"{_image_value(column, dialect)(alias)} IS NULL"
+            cast = _image_value(column, dialect)(alias)
+            lost = f"{cast} IS NULL"
             if column.type.kind in CHARACTER_KINDS:
                 lost += f" OR OCTET_LENGTH({_image_text(value, dialect)}) > {column.type.size}"
+            elif column.type.kind == "DECIMAL":
+                # Rounded to the declared scale (1.005 in DECIMAL(12,2) is 1.01): compared
+                # as DOUBLE PRECISION, where equal decimals are equal and a rounding at a
+                # digit float8 still holds shows.
+                double = ColumnType("DOUBLE PRECISION")
+                unrounded = (
+                    f"CAST({value} AS DOUBLE PRECISION)"
+                    if dialect == "redshift"
+                    else _pg_lax_cast(value, double)
+                )
+                lost += f" OR {unrounded} <> CAST({cast} AS DOUBLE PRECISION)"
             checks.append(
                 f"CASE WHEN {value} IS NOT NULL AND ({lost}) THEN {literal(column.name + ',')} ELSE '' END"
             )
