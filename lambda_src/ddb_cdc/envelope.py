@@ -80,7 +80,7 @@ import math
 import re
 import time
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any, Final, NamedTuple
 
 ENVELOPE_VERSION: Final = 1
@@ -637,9 +637,17 @@ def _binary_json(raw: bytes) -> tuple[str, bool]:
     return "[" + ",".join('"' + piece + '"' for piece in pieces) + "]", True
 
 
+# normalize() rounds to its context's precision; the default context keeps 28 digits and
+# DynamoDB numbers have 38, so the exponent form is computed in an exact context.
+_EXACT_DECIMAL: Final = Context(prec=60, Emin=-999, Emax=999)
+
+
 def _short_token(token: str) -> str:
     """The shorter of a token and its exponent form with the same exact value (1E-130)."""
-    short = f"{Decimal(token).normalize():E}"
+    exact = Decimal(token)
+    short = f"{_EXACT_DECIMAL.normalize(exact):E}"
+    if Decimal(short) != exact:  # never trade a digit for a byte
+        return token
     return short if len(short) < len(token) else token
 
 

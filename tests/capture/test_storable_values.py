@@ -246,6 +246,19 @@ def test_dynamodbs_long_spelling_of_tiny_numbers_is_shortened_to_fit_the_row_lim
     assert json.loads(line_of(small), parse_float=str)["exact_numbers"] == {"n": tiny}
 
 
+def test_shortening_an_oversized_envelope_keeps_every_one_of_38_digits() -> None:
+    # Review finding: normalize() in the default context rounded to 28 digits, silently.
+    tiny = ["0." + "0" * (130 - len(str(index))) + str(index) for index in range(1, 20_000)]
+    big = "12345678901234567890123456789012345678"
+    small_38 = "0." + "0" * 92 + "12345678901234567890123456789012345678"
+    item = {**KEYS, "big": {"N": big}, "ns": {"NS": [*tiny, small_38]}}
+    line = line_of(item)
+    assert len(line.encode()) <= MAX_LINE_BYTES
+    assert_copy_accepts(line)
+    assert_rebuilds(item, line)
+    assert json.loads(line)["exact_numbers"]["big"] in (big, "1.2345678901234567890123456789012345678E+37")
+
+
 def test_an_envelope_that_cannot_fit_the_row_limit_is_refused_alone_without_content() -> None:
     # Bigger than DynamoDB allows, so no real stream carries it; it stands for the
     # adversarial shapes (thousands of tiny values under control-character names).

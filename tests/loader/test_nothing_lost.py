@@ -275,6 +275,23 @@ def test_forged_completion_events_change_nothing(aws, warehouse, make_service):
     assert aws.metric_stats("RejectedCompletionEvents")[0] == len(forged)
 
 
+def test_a_failed_statement_delivered_again_counts_once(aws, warehouse, make_service):
+    """EventBridge delivers at least once, and a real FAILED event can be replayed: one
+    failure of one statement must not quarantine a file that needs three (review finding)."""
+    service = make_service("async")
+    key = aws.put_raw(raw_key(T0_MS, "bad"))
+    warehouse.corrupt = {key}
+    statement_id = service.run_s3_event(sqs_event([key])).loads[0]["statement_id"]
+    event = _completion_event(load_id_for([key]), statement_id, "FAILED")
+
+    results = [load_completion.process(event, FakeContext(), service) for _ in range(3)]
+
+    assert [result.get("quarantined") for result in results] == [[], [], []]
+    assert service.files.failure_records()[key].failures == 1
+    assert "Contents" in aws.s3.list_objects_v2(Bucket=BUCKET, Prefix=key)
+    assert len(aws.alerts()) == 1
+
+
 def test_load_failure_alerts_and_logs_point_at_file_and_line_not_row_content(
     aws, warehouse, make_service, caplog
 ):

@@ -67,6 +67,9 @@ class FailureRecord:
     other_failures: int = 0
     isolate: bool = True  # load it on its own next time
     last_kind: str = "content"
+    # The Data API statement whose failure was counted last: the same statement's event,
+    # delivered again (EventBridge delivers at least once) or replayed, counts once.
+    last_statement_id: str = ""
 
 
 def _join(prefix: str, *parts: str) -> str:
@@ -176,6 +179,7 @@ class CdcFiles:
                 # Records written before failures were classified: every failure isolated.
                 isolate=bool(document.get("isolate", True)),
                 last_kind=str(document.get("last_kind", "content")),
+                last_statement_id=str(document.get("last_statement_id", "")),
             )
         return records
 
@@ -187,9 +191,11 @@ class CdcFiles:
         load_id: str,
         kinds: Mapping[str, FailureKind] | None = None,
         known: dict[str, FailureRecord] | None = None,
+        statement_id: str | None = None,
     ) -> dict[str, int]:
         """Add one failure of its kind (default ``content``) to each file; returns the
-        content-failure counts (the quarantine counters).
+        content-failure counts (the quarantine counters). A failure of a statement
+        already counted for a file (``statement_id``) is not counted again.
 
         Read-modify-write is safe because the loader runs with reserved concurrency 1
         and a completion handler only ever counts the files of its own statement.
@@ -199,6 +205,9 @@ class CdcFiles:
         for key in files:
             kind = (kinds or {}).get(key, "content")
             before = records.get(key)
+            if statement_id and before is not None and before.last_statement_id == statement_id:
+                counts[key] = before.failures
+                continue
             count = (before.failures if before else 0) + (kind == "content")
             other = (before.other_failures if before else 0) + (kind != "content")
             document = {
@@ -210,6 +219,7 @@ class CdcFiles:
                 "last_kind": kind,
                 "last_error": error[:2000],
                 "last_load_id": load_id,
+                "last_statement_id": statement_id or "",
                 "updated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
             }
             self._s3.put_object(

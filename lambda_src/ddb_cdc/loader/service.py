@@ -532,6 +532,20 @@ class LoaderService:
         neighbour's corrupt line never quarantines a good file.
         """
         error = redact(error)
+        if statement_id:
+            # EventBridge delivers at least once and a real FAILED event can be replayed:
+            # a statement already counted for every one of its files changes nothing.
+            known = self.files.failure_records()
+            if files and all(key in known and known[key].last_statement_id == statement_id for key in files):
+                log(
+                    self.logger,
+                    logging.INFO,
+                    "failure of this statement already counted; event ignored",
+                    load_id=load_id,
+                    statement_id=statement_id,
+                    files=len(files),
+                )
+                return []
         lines: list[dict[str, Any]] = []
         kinds: dict[str, FailureKind]
         if transient:
@@ -545,7 +559,9 @@ class LoaderService:
                 key: "content" if key in blamed else "collateral" if blamed else "unattributed"
                 for key in files
             }
-        counts = self.files.record_failure(files, error=error, load_id=load_id, kinds=kinds)
+        counts = self.files.record_failure(
+            files, error=error, load_id=load_id, kinds=kinds, statement_id=statement_id
+        )
         if transient:
             self.metrics.put({"TransientLoadFailures": (1.0, "Count")})
             log(
