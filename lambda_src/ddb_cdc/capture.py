@@ -47,10 +47,18 @@ class FirehoseRecord(NamedTuple):
     data: bytes  # one envelope line including its newline
 
 
+class DirectObject(NamedTuple):
+    """An envelope too big for one Firehose record, written to S3 on its own instead."""
+
+    key: str  # a raw object key, named like a one-record batch of the lambda aggregation
+    body: bytes  # gzip of the one NDJSON line
+
+
 class FirehosePlan(NamedTuple):
     records: list[FirehoseRecord]
     quarantined: list[Quarantined]
     fallback_ms: int
+    direct: list[DirectObject] = []  # noqa: RUF012  # NamedTuple default, never mutated
 
 
 def _first_valid_ms(items: Sequence[Quarantined], converted_ms: int | None) -> int:
@@ -140,10 +148,19 @@ def plan_s3_batch(event: Any, *, table: str, prefix: str, compresslevel: int = G
     return S3BatchPlan(batch, quarantined, first.created_ms)
 
 
-def plan_firehose_batch(event: Any, *, table: str) -> FirehosePlan:
-    """One Firehose record per convertible stream record of this table; oversize envelopes are quarantined."""
+def plan_firehose_batch(
+    event: Any, *, table: str, prefix: str | None = None, compresslevel: int = GZIP_LEVEL
+) -> FirehosePlan:
+    """One Firehose record per convertible stream record of this table.
+
+    An envelope over Firehose's 1,000 KiB record limit (a valid item whose text expands
+    that much when escaped) cannot go through Firehose whole: with ``prefix`` it becomes
+    a raw object of its own, named like a one-record batch of the ``lambda`` aggregation
+    (deterministic, so a retry overwrites it), which the loader loads like any other;
+    without ``prefix`` it is quarantined."""
     table_json = envelope.table_json(table)
     out: list[FirehoseRecord] = []
+    direct: list[DirectObject] = []
     quarantined: list[Quarantined] = []
     first_ms: int | None = None
     source = _SourceCheck(table)
@@ -160,16 +177,28 @@ def plan_firehose_batch(event: Any, *, table: str) -> FirehosePlan:
         data = (encoded.line + "\n").encode("ascii")
         if len(data) > FIREHOSE_MAX_RECORD_BYTES:
             # Truncating would corrupt the envelope; splitting it would break the
-            # one-line-per-change contract. The raw record is kept in quarantine.
-            quarantined.append(
-                set_aside(record, f"envelope is {len(data)} bytes, over Firehose's 1,000 KiB record limit")
+            # one-line-per-change contract. It goes to S3 alone, or to quarantine.
+            if prefix is None:
+                quarantined.append(
+                    set_aside(
+                        record, f"envelope is {len(data)} bytes, over Firehose's 1,000 KiB record limit"
+                    )
+                )
+                continue
+            name = layout.batch_object_name(source.label_of(record), encoded.seq, encoded.seq)
+            direct.append(
+                DirectObject(
+                    layout.raw_object_key(prefix, table, encoded.created_ms, name),
+                    gzip.compress(data, compresslevel=compresslevel, mtime=0),
+                )
             )
+            first_ms = encoded.created_ms if first_ms is None else first_ms
             continue
         if first_ms is None:
             first_ms = encoded.created_ms
         assert encoded.sequence_number is not None  # stream envelopes always carry one
         out.append(FirehoseRecord(encoded.sequence_number, data))
-    return FirehosePlan(out, quarantined, _first_valid_ms(quarantined, first_ms))
+    return FirehosePlan(out, quarantined, _first_valid_ms(quarantined, first_ms), direct)
 
 
 def firehose_chunks(records: Sequence[FirehoseRecord]) -> list[list[FirehoseRecord]]:

@@ -209,6 +209,14 @@ data "aws_iam_policy_document" "writer" {
     resources = ["${var.bucket_arn}/${local.quarantine_prefix}*"]
   }
 
+  # An envelope over Firehose's 1,000 KiB record limit is written to the raw prefix on its own (the loader loads
+  # it like any other raw object) instead of being quarantined.
+  statement {
+    sid       = "WriteOversizeEnvelopes"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.bucket_arn}/${local.raw_prefix}*"]
+  }
+
   statement {
     sid       = "SendToDeadLetterQueue"
     actions   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from ddb_cdc import adapters, capture, obs
+from ddb_cdc import adapters, capture, layout, obs
 from ddb_cdc.config import ConfigError, StreamToFirehoseConfig
 from ddb_cdc.handlers import stream_to_firehose
 
@@ -164,19 +165,32 @@ def test_envelope_over_1000_kib_is_quarantined_whole_never_truncated(context: Fa
     assert parts[0]["record_size"] == sum(len(m["record_json_part"]) for m in parts)
 
 
-def test_oversize_record_spills_to_s3_when_a_bucket_is_configured(aws: None, context: FakeContext) -> None:
+def test_an_envelope_too_big_for_firehose_is_written_to_the_raw_prefix_alone(
+    aws: None, context: FakeContext
+) -> None:
+    """A valid 400 KB item whose escaped envelope is over Firehose's 1,000 KiB record limit
+    is stored, not quarantined: one raw object of its own, named like a one-record batch."""
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET)
     firehose, sqs = FakeFirehose(), FakeSqs()
-    event = batch(1)
+    event = batch(2)
     event["Records"][0]["dynamodb"]["NewImage"]["payload"] = {"S": "😀" * 100_000}
-    process(event, context, runtime(firehose, sqs, adapters.ObjectStore(s3, BUCKET)))
+    assert process(event, context, runtime(firehose, sqs, adapters.ObjectStore(s3, BUCKET))) == {
+        "batchItemFailures": []
+    }
 
-    (pointer,) = sqs.bodies
-    assert pointer["record_s3"] == {"bucket": BUCKET, "key": "cdc/quarantine/sensors/2025/11/27/03/e1.json"}
-    body = s3.get_object(Bucket=BUCKET, Key=pointer["record_s3"]["key"])["Body"].read()
-    assert json.loads(body) == event["Records"][0]
-    assert firehose.calls == []
+    assert sqs.bodies == []
+    assert [event_id(d) for d in firehose.accepted] == ["e2"]
+    [key] = [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    parsed = layout.parse_object_key(key)
+    assert (parsed.area, parsed.table) == (layout.RAW, "sensors") and key.startswith(
+        "cdc/raw/sensors/2025/11/27/03/"
+    )
+    [line] = gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()).decode().splitlines()
+    assert json.loads(line)["event_id"] == "e1"
+    # A retried batch rewrites the same key.
+    process(event, context, runtime(FakeFirehose(), FakeSqs(), adapters.ObjectStore(s3, BUCKET)))
+    assert [item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
 
 
 def test_only_the_failed_entries_are_retried(context: FakeContext) -> None:

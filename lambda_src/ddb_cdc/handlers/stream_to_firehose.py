@@ -57,7 +57,9 @@ def process(
 ) -> dict[str, list[dict[str, str]]]:
     config, log = runtime.config, runtime.logger
     request_id = getattr(context, "aws_request_id", None)
-    plan = capture.plan_firehose_batch(event, table=config.table_name)
+    # With the bucket known, an envelope too big for Firehose is written to S3 on its own.
+    prefix = config.prefix if runtime.spill is not None else None
+    plan = capture.plan_firehose_batch(event, table=config.table_name, prefix=prefix)
     # Quarantine first: a DLQ failure then raises before anything reached Firehose,
     # and the whole batch is retried cleanly.
     adapters.quarantine_records(
@@ -71,6 +73,13 @@ def process(
         log=log,
         request_id=request_id,
     )
+    # Before Firehose: a failed put raises and the whole batch is retried; the keys are
+    # deterministic, so a retry overwrites its own objects.
+    for item in plan.direct:
+        assert runtime.spill is not None  # plan.direct is empty without a bucket
+        runtime.spill.put(
+            item.key, item.body, content_type="application/gzip", metadata={"writer": "firehose-oversize"}
+        )
     chunks = capture.firehose_chunks(plan.records)
     outcome = capture.deliver(
         chunks,
@@ -83,6 +92,7 @@ def process(
     fields = {
         "records_delivered": outcome.delivered,
         "records_quarantined": len(plan.quarantined),
+        "records_written_directly": len(plan.direct),
         "put_calls": outcome.calls,
         "entries_retried": outcome.retried_entries,
         "bytes": sum(len(record.data) for record in plan.records),

@@ -159,14 +159,15 @@ run "delivers_gzip_hourly_objects_with_aws_owned_keys" {
 
   assert {
     condition = (
-      [for s in data.aws_iam_policy_document.writer.statement : s.sid] == ["PutRecordsToDeliveryStream", "SpillQuarantinedRecords", "SendToDeadLetterQueue", "ReadTableStream", "WriteOwnLogs"] &&
+      [for s in data.aws_iam_policy_document.writer.statement : s.sid] == ["PutRecordsToDeliveryStream", "SpillQuarantinedRecords", "WriteOversizeEnvelopes", "SendToDeadLetterQueue", "ReadTableStream", "WriteOwnLogs"] &&
+      one([for s in data.aws_iam_policy_document.writer.statement : s.resources if s.sid == "WriteOversizeEnvelopes"]) == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*"]) &&
       data.aws_iam_policy_document.writer.statement[0].actions == toset(["firehose:PutRecordBatch"]) &&
       data.aws_iam_policy_document.writer.statement[0].resources == toset(["arn:aws:firehose:eu-west-1:123456789012:deliverystream/orders-cdc-raw-to-s3"]) &&
       data.aws_iam_policy_document.writer.statement[1].actions == toset(["s3:PutObject"]) &&
       data.aws_iam_policy_document.writer.statement[1].resources == toset(["arn:aws:s3:::acme-orders-cdc/cdc/quarantine/orders/*"]) &&
-      data.aws_iam_policy_document.writer.statement[2].resources == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-firehose-writer-dlq"]) &&
-      data.aws_iam_policy_document.writer.statement[3].resources == toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"]) &&
-      data.aws_iam_policy_document.writer.statement[4].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mock:*"])
+      data.aws_iam_policy_document.writer.statement[3].resources == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-firehose-writer-dlq"]) &&
+      data.aws_iam_policy_document.writer.statement[4].resources == toset(["arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"]) &&
+      data.aws_iam_policy_document.writer.statement[5].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mock:*"])
     )
     error_message = "The writer may only put to this delivery stream, spill to quarantine/, use its DLQ, read the stream and write its logs."
   }
