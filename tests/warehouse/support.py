@@ -108,7 +108,13 @@ def expected_rows(envelopes: Iterable[Mapping[str, Any]]) -> dict[str, Row]:
             change["seq"],
             change["op"],
             change["op"] == "REMOVE",
-            None if change["op"] == "REMOVE" else normalize(change["image"]),
+            # The item the change carries, rebuilt from the envelope (a string holding NUL
+            # is stored in pieces): what the warehouse must give back.
+            None
+            if change["op"] == "REMOVE"
+            else plain(
+                {"M": rebuild_item(change["image"], change.get("exact_numbers"), change.get("exact_types"))}
+            ),
             parse_time(change["approx_created_at"]),
         )
         for key, change in best.items()
