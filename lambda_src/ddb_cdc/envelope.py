@@ -432,26 +432,26 @@ def _risky_token(raw: str) -> str | None:
     return None if _safe_number(token) else token
 
 
+def _mirror_value(tag: str, inner: Any) -> str:
+    """The mirror node of one typed value: "" for a safe number and for any other type."""
+    if tag == "N":
+        if _safe_number(inner) or (token := _risky_token(inner)) is None:
+            return ""
+        return '"' + token + '"'
+    if tag == "M":
+        return _mirror_map(inner)
+    if tag == "L":
+        return _mirror_list(inner)
+    if tag == "NS":
+        return _mirror_set(inner)
+    return ""
+
+
 def _mirror_map(value: dict[str, Any]) -> str:
     parts: list[str] = []
     for name, attr in value.items():
         [tag] = attr
-        if tag == "S":
-            continue
-        inner = attr[tag]
-        if tag == "N":
-            if _safe_number(inner) or (token := _risky_token(inner)) is None:
-                continue
-            found = '"' + token + '"'
-        elif tag == "M":
-            found = _mirror_map(inner)
-        elif tag == "L":
-            found = _mirror_list(inner)
-        elif tag == "NS":
-            found = _mirror_set(inner)
-        else:
-            continue
-        if found:
+        if tag != "S" and (found := _mirror_value(tag, attr[tag])):
             parts.append((_cached_name(name) or _comma_name(name)) + found)
     return "{" + "".join(parts)[1:] + "}" if parts else ""
 
@@ -460,22 +460,7 @@ def _mirror_list(value: list[Any]) -> str:
     parts: list[str] = []
     for index, member in enumerate(value):
         [tag] = member
-        if tag == "S":
-            continue
-        inner = member[tag]
-        if tag == "N":
-            if _safe_number(inner) or (token := _risky_token(inner)) is None:
-                continue
-            found = '"' + token + '"'
-        elif tag == "M":
-            found = _mirror_map(inner)
-        elif tag == "L":
-            found = _mirror_list(inner)
-        elif tag == "NS":
-            found = _mirror_set(inner)
-        else:
-            continue
-        if found:
+        if tag != "S" and (found := _mirror_value(tag, member[tag])):
             parts.append(f',"{index}":{found}')
     return "{" + "".join(parts)[1:] + "}" if parts else ""
 
