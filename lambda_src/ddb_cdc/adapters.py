@@ -39,7 +39,7 @@ FIREHOSE_RETRYABLE: Final = frozenset(
 )
 
 
-def client(service: Literal["s3", "sqs", "firehose"]) -> Any:
+def client(service: Literal["s3", "sqs", "firehose", "dynamodb", "lambda"]) -> Any:
     """A boto3 client with the writers' timeouts; region and credentials from the environment."""
     import boto3  # deferred: importing the package must not need (or build) AWS clients
 

@@ -23,19 +23,30 @@ Batch object names are ``<streamLabel>_<firstSeq>_<lastSeq>``:
 The label is reduced to its letters and digits (``2015-06-27T00:48:05.899`` becomes
 ``20150627T004805899``) because colons break Hadoop paths (``s3-dist-cp`` in the EMR
 compaction strategy) and make keys awkward to quote.
+
+Backfill writes ordinary raw objects (the loader cannot tell them apart, and need
+not), named so that a retry overwrites its own object; see
+:func:`snapshot_object_name` and :func:`export_object_name`. Its control files (progress
+records, the scan record, the export's own output) live under
+``<prefix>/backfill/<table>/<scan_id>/``, which the loader never lists.
 """
 
 from __future__ import annotations
 
+import base64
 import calendar
+import hashlib
+import json
+import random
 import re
 import time
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 RAW: Final = "raw"
 QUARANTINE: Final = "quarantine"
 RAW_SUFFIX: Final = ".json.gz"
 QUARANTINE_SUFFIX: Final = ".json"
+BACKFILL: Final = "backfill"
 
 _STREAM_ARN = re.compile(
     r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/([A-Za-z0-9_.-]{3,255})/stream/(.+)"
@@ -43,6 +54,7 @@ _STREAM_ARN = re.compile(
 _SEQ = re.compile(r"[0-9]{40}")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9._-]{1,200}")
 _HOUR_PARTS = re.compile(r"[0-9]{4}/[0-9]{2}/[0-9]{2}/[0-9]{2}")
+SCAN_ID: Final = re.compile(r"[0-9]{8}T[0-9]{6}Z[0-9a-f]{6}")
 
 
 class LayoutError(ValueError):
@@ -129,3 +141,111 @@ def parse_object_key(key: str) -> ObjectKey:
     except ValueError:
         raise LayoutError("hour segments are not a valid date and hour") from None
     return ObjectKey("/".join(prefix_parts), area, table, hour_ms, filename[: -len(suffix)])
+
+
+# ---------------------------------------------------------------------------
+# Backfill
+# ---------------------------------------------------------------------------
+
+
+def new_scan_id(now_ms: int, rng: random.Random | None = None) -> str:
+    """``YYYYMMDDTHHMMSSZ`` of ``now_ms`` plus 6 lowercase hex digits, e.g. ``20261130T010203Za1b2c3``.
+
+    The time makes scans sort by start and read naturally in a key listing; the random
+    tail keeps two scans started in the same second apart. Letters and digits only,
+    like every other name segment (no colons, see above).
+    """
+    draw = (rng or random.SystemRandom()).getrandbits(24)
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now_ms // 1000)) + f"{draw:06x}"
+
+
+def is_scan_id(value: object) -> bool:
+    """Whether ``value`` has the shape :func:`new_scan_id` gives."""
+    return isinstance(value, str) and SCAN_ID.fullmatch(value) is not None
+
+
+def check_scan_id(scan_id: object) -> str:
+    """``scan_id`` itself when it has the shape :func:`new_scan_id` gives, else LayoutError."""
+    if not isinstance(scan_id, str) or not is_scan_id(scan_id):
+        raise LayoutError("scan_id must look like 20261130T010203Za1b2c3")
+    return scan_id
+
+
+def _json_default(value: Any) -> Any:
+    # boto3 returns binary key values as bytes; cursors are canonical with them as base64
+    # text, Lambda's form, so both spellings of one cursor give one digest.
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def cursor_digest(start_cursor: Any, end_cursor: Any) -> str:
+    """First 12 hex digits of the sha256 of the canonical JSON of ``[start, end]``."""
+    text = json.dumps(
+        [start_cursor, end_cursor], sort_keys=True, separators=(",", ":"), default=_json_default
+    )
+    return hashlib.sha256(text.encode("ascii")).hexdigest()[:12]
+
+
+def snapshot_object_name(scan_id: str, segment: int, page: int, start_cursor: Any, end_cursor: Any) -> str:
+    """``snapshot_<scan_id>_<segment:05d>_<page:08d>_<h12>`` for one Scan page.
+
+    Cursors are the DynamoDB JSON ``ExclusiveStartKey`` the page was read from and the
+    ``LastEvaluatedKey`` it ended at (None at either end of a segment); ``h12`` digests
+    both. A retried page that read the same range rebuilds the same name and overwrites
+    its own object. A retry whose page ended elsewhere (items were deleted or added
+    meanwhile) gets a new name: the ledger keys on the S3 key alone, so reusing the name
+    for different content could leave a ledgered older version hiding part of a range.
+    """
+    check_scan_id(scan_id)
+    if not (0 <= segment < 100_000 and 0 <= page < 100_000_000):
+        raise LayoutError("segment must be 0..99999 and page 0..99999999")
+    return f"snapshot_{scan_id}_{segment:05d}_{page:08d}_{cursor_digest(start_cursor, end_cursor)}"
+
+
+def _alnum(text: str) -> str:
+    return "".join(ch for ch in text if ch.isascii() and ch.isalnum())
+
+
+def export_object_name(export_id: str, data_file_stem: str, part: int) -> str:
+    """``export_<export_id>_<stem>_<part:04d>``, letters and digits of each, for one part of a data file.
+
+    Export data files are immutable, and a part is a fixed run of a file's lines, so
+    converting a file again rewrites identical objects under identical names.
+    """
+    export, stem = _alnum(export_id), _alnum(data_file_stem)
+    if not export or not stem or not 0 <= part < 10_000:
+        raise LayoutError("export id and data file stem need letters or digits; part must be 0..9999")
+    return f"export_{export}_{stem}_{part:04d}"
+
+
+def backfill_prefix(prefix: str, table: str, scan_id: str) -> str:
+    """``<prefix>/backfill/<table>/<scan_id>/``: one scan's control area, outside ``raw/``.
+
+    The loader lists only ``raw/``, so nothing here is ever loaded by mistake. An empty
+    ``scan_id`` gives the table's backfill area, ``<prefix>/backfill/<table>/``, whose
+    sub-prefixes are the scans (the CLI lists them to find the newest).
+    """
+    if scan_id == "":
+        return _join(prefix, BACKFILL, table) + "/"
+    return _join(prefix, BACKFILL, table, check_scan_id(scan_id)) + "/"
+
+
+def progress_key(prefix: str, table: str, scan_id: str, segment: int) -> str:
+    """Where a segment's progress record (its last returned state) lives."""
+    if not 0 <= segment < 100_000:
+        raise LayoutError("segment must be 0..99999")
+    return f"{backfill_prefix(prefix, table, scan_id)}segment-{segment:05d}.json"
+
+
+def scan_record_key(prefix: str, table: str, scan_id: str) -> str:
+    """The scan record the CLI writes at start (mode, total segments, start and hour)."""
+    return backfill_prefix(prefix, table, scan_id) + "scan.json"
+
+
+def export_prefix(prefix: str, table: str, scan_id: str) -> str:
+    """The ``S3Prefix`` given to ExportTableToPointInTime, without a trailing slash.
+
+    DynamoDB writes ``<this>/AWSDynamoDB/<exportId>/…`` (manifests and data files) there.
+    """
+    return backfill_prefix(prefix, table, scan_id) + "export"
