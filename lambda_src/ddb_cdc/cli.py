@@ -1,9 +1,13 @@
-"""The loader CLI: ``python -m ddb_cdc.cli {init,load,reconcile,replay,status,quarantine,release}``.
+"""The operator CLI: ``python -m ddb_cdc.cli {init,load,reconcile,replay,status,quarantine,release,backfill}``.
 
 Reads the same ``CDC_*`` environment as the loader Lambda (flags override a few), so
 the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's code.
 Prints one JSON document on stdout; logs go to stdout as JSON lines too, so redirect
 or filter as needed. Exit status: 0 done, 1 a load failed, 2 bad usage or configuration.
+
+``backfill start|status|resume|cancel`` reads the backfill function's ``CDC_*`` environment
+instead (or the deployed function's, with ``--function``) and prints a few human lines on a
+terminal, JSON otherwise (``--json`` forces it).
 """
 
 from __future__ import annotations
@@ -70,6 +74,28 @@ def parser() -> argparse.ArgumentParser:
     quarantine.add_argument("key", help="the raw object key")
     release = commands.add_parser("release", help="move a file back from quarantine and reset its failures")
     release.add_argument("key", help="the raw object key it had")
+    backfill = commands.add_parser(
+        "backfill", help="load the items that existed before the stream (start, status, resume, cancel)"
+    )
+    backfill.add_argument("action", choices=("start", "status", "resume", "cancel"))
+    backfill.add_argument(
+        "--function",
+        help="read the configuration from this deployed backfill function (output backfill_function_name)",
+    )
+    backfill.add_argument("--segments", type=int, help="parallel scan segments (start only; 1-1000)")
+    backfill.add_argument("--scan-id", help="the scan to act on (default: the newest)")
+    backfill.add_argument("--json", action="store_true", help="print JSON even on a terminal")
+    backfill.add_argument(
+        "--allow-filtered-stream",
+        action="store_true",
+        help="start even though the stream mapping has filter criteria (only if they drop nothing the warehouse needs)",
+    )
+    backfill.add_argument(
+        "--watch",
+        type=float,
+        metavar="SECONDS",
+        help="status only: print again every SECONDS until the scan is no longer running",
+    )
     return root
 
 
@@ -118,6 +144,10 @@ def main(
     service: LoaderService | None = None,
 ) -> int:
     args = parser().parse_args(argv)
+    if args.command == "backfill":
+        from ddb_cdc.backfill.cli import main as backfill_main
+
+        return backfill_main(args, os.environ if env is None else env)
     if service is None:
         try:
             config = LoaderConfig.from_env(_environment(args, os.environ if env is None else env))

@@ -50,6 +50,9 @@ class Options:
     seed: int | None = None
     endpoint_url: str | None = None
     region: str | None = None
+    # Updates and deletes may also pick the keys already in the table (read with one Scan
+    # at start), not only the keys this run wrote: what a backfill racing live traffic meets.
+    existing_keys: bool = False
 
 
 @dataclass(slots=True)
@@ -256,6 +259,8 @@ def run(
     if any(name == "rev" for name, _ in schema):
         raise ValueError("the generator's rev counter cannot be a key attribute")
     live = _LiveKeys()
+    if options.existing_keys:
+        _add_existing_keys(client, options.table, schema, live)
     summary = Summary()
     started = last_report = clock()
     final_updates = quota(options.items, options.update_share) if options.items is not None else None
@@ -383,6 +388,18 @@ def _new_key(
     return key
 
 
+def _add_existing_keys(client: Any, table: str, schema: Sequence[tuple[str, str]], live: _LiveKeys) -> None:
+    names = {f"#k{index}": name for index, (name, _) in enumerate(schema)}
+    projection = ", ".join([*names, "#rev"])
+    for page in client.get_paginator("scan").paginate(
+        TableName=table, ProjectionExpression=projection, ExpressionAttributeNames={**names, "#rev": "rev"}
+    ):
+        for item in page.get("Items") or []:
+            key = {name: item[name] for _, name in names.items()}
+            rev = int(item.get("rev", {}).get("N", "0"))
+            live.add(_key_id(key), key, rev)
+
+
 def _report(stream: TextIO, summary: Summary, elapsed: float) -> None:
     rate = summary.operations / elapsed if elapsed > 0 else 0.0
     stream.write(
@@ -409,7 +426,7 @@ def _validate(options: Options) -> None:
     shares = (options.update_share, options.delete_share)
     if any(not 0 <= share <= 1 for share in shares) or sum(shares) > 1:
         raise ValueError("update and delete shares must be within 0..1 and sum to at most 1")
-    if options.delete_share > 1 - sum(shares):
+    if options.delete_share > 1 - sum(shares) and not options.existing_keys:
         raise ValueError("delete share cannot exceed the put share: only existing keys can be deleted")
 
 
@@ -438,6 +455,11 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         "--delete-share", type=float, default=0.0, help="share of operations deleting an existing key"
     )
     parser.add_argument("--seed", type=int, help="random seed for reproducible keys and values")
+    parser.add_argument(
+        "--existing-keys",
+        action="store_true",
+        help="let updates and deletes also pick keys already in the table (one Scan at start)",
+    )
     parser.add_argument("--endpoint-url", help="DynamoDB endpoint, e.g. a local moto server")
     parser.add_argument("--region", help="AWS region (default: from the environment)")
     args = parser.parse_args(argv)
@@ -451,6 +473,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Options:
         update_share=args.update_share,
         delete_share=args.delete_share,
         seed=args.seed,
+        existing_keys=args.existing_keys,
         endpoint_url=args.endpoint_url,
         region=args.region,
     )

@@ -183,3 +183,18 @@ def test_cli_rejects_arguments_it_cannot_honour(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         generator.parse_args(argv)
     assert raised.value.code == 2
+
+
+def test_existing_keys_lets_updates_and_deletes_touch_items_the_run_did_not_write(aws: None) -> None:
+    client = create_table("seeded", [("id", "S", "HASH"), ("timestamp", "N", "RANGE")])
+    generator.run(client, Options(table="seeded", items=200, seed=3))
+    seeded = {(i["id"]["S"], i["timestamp"]["N"]) for i in scan_all(client, "seeded")}
+    summary = generator.run(
+        client,
+        Options(table="seeded", items=100, update_share=0.5, delete_share=0.3, seed=4, existing_keys=True),
+    )
+    after = {(i["id"]["S"], i["timestamp"]["N"]): i for i in scan_all(client, "seeded")}
+    touched = {key for key in seeded if key not in after or after[key]["rev"]["N"] != "0"}
+    # With 200 seeded keys and only 20 new ones, most updates and deletes land on seeded keys.
+    assert len(touched) > (summary.updates + summary.deletes) // 2
+    assert len(after) == 200 + summary.puts - summary.deletes
