@@ -9,6 +9,9 @@ locals {
   lambda_aggregation   = var.aggregation == "lambda"
   firehose_aggregation = var.aggregation == "firehose"
 
+  backfill        = var.backfill.mode != "none"
+  backfill_export = var.backfill.mode == "export"
+
   writer_function_name = local.lambda_aggregation ? module.s3_sink.writer_function_name : module.firehose[0].writer_function_name
   writer_dlq_arn       = local.lambda_aggregation ? module.s3_sink.dlq_arn : module.firehose[0].dlq_arn
 }
@@ -169,4 +172,64 @@ module "redshift_loader" {
   statement_timeout_ms        = var.loader.statement_timeout_ms
   log_level                   = var.loader.log_level
   log_retention_days          = var.loader.log_retention_days
+}
+
+# The backfill reads the table once into raw/ as snapshot envelopes that the loader above merges like any change.
+module "backfill" {
+  source = "./modules/backfill"
+  count  = local.backfill ? 1 : 0
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = local.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  mode       = var.backfill.mode
+  table_name = module.ddb_stream.table_name
+  table_arn  = module.ddb_stream.table_arn
+  key_names  = [for key in [module.ddb_stream.hash_key, module.ddb_stream.range_key] : key.name if key != null]
+  # A backfill is correct only if the stream is captured from before its first page. Passing the mapping's UUID
+  # makes every backfill resource wait for the mapping, and the function refuses a fresh scan unless it is Enabled.
+  stream_mapping_uuid = module.ddb_stream.event_source_mapping_uuid
+
+  # Through the gate below in export mode, so that its error (in this module's words) comes first.
+  point_in_time_recovery_enabled = local.backfill_export ? terraform_data.backfill_needs_point_in_time_recovery[0].output : module.ddb_stream.point_in_time_recovery_enabled
+
+  bucket_name = module.s3_sink.bucket_name
+  bucket_arn  = module.s3_sink.bucket_arn
+  prefix      = var.bucket.prefix
+
+  lambda_zip_path         = data.archive_file.lambda.output_path
+  lambda_zip_base64sha256 = data.archive_file.lambda.output_base64sha256
+
+  total_segments        = var.backfill.total_segments
+  max_concurrency       = var.backfill.max_concurrency
+  page_size             = var.backfill.page_size
+  read_units_per_second = var.backfill.read_units_per_second
+  retry                 = var.backfill.retry
+  export_poll_seconds   = var.backfill.export_poll_seconds
+  max_attempts          = var.backfill.max_attempts
+  memory_size           = var.backfill.memory_size
+  timeout               = var.backfill.timeout
+  log_level             = var.backfill.log_level
+  log_retention_days    = var.backfill.log_retention_days
+}
+
+# ExportTableToPointInTime reads the table's point-in-time recovery backup, so export mode is refused at plan time while
+# PITR is off, with the fix for how this stack holds the table. The module checks it too, in its own words; this gate
+# runs first because the module's input depends on it.
+resource "terraform_data" "backfill_needs_point_in_time_recovery" {
+  count = local.backfill_export ? 1 : 0
+
+  input = module.ddb_stream.point_in_time_recovery_enabled
+
+  lifecycle {
+    precondition {
+      condition = module.ddb_stream.point_in_time_recovery_enabled
+      error_message = (var.table.create ?
+        "backfill.mode = \"export\" needs point-in-time recovery on table ${var.table.name}, and table.point_in_time_recovery = false turns it off. Set table.point_in_time_recovery = true (or leave it unset: it defaults to true)." :
+        "backfill.mode = \"export\" needs point-in-time recovery on table ${var.table.name} (adopted: table.create = false), and it is off. Turn it on: aws dynamodb update-continuous-backups --table-name ${var.table.name} --point-in-time-recovery-specification PointInTimeRecoveryEnabled=true"
+      )
+    }
+  }
 }

@@ -130,3 +130,23 @@ output "manifests_prefix" {
   description = "Key prefix of this table's load manifests."
   value       = module.redshift_loader.manifests_prefix
 }
+
+output "backfill_function_name" {
+  description = "Name of the backfill function (null when backfill.mode = \"none\"): the CLI's --function."
+  value       = try(module.backfill[0].function_name, null)
+}
+
+output "backfill_state_machine_arn" {
+  description = "ARN of the backfill state machine (null unless backfill.mode is \"step_functions\" or \"export\")."
+  value       = try(module.backfill[0].state_machine_arn, null)
+}
+
+output "backfill_cursor_table_name" {
+  description = "Name of the backfill cursor table (null unless backfill.mode = \"checkpoint_table\")."
+  value       = try(module.backfill[0].cursor_table_name, null)
+}
+
+output "backfill_command" {
+  description = "The command that starts a backfill (null when backfill.mode = \"none\"); status, resume and cancel take the same --function."
+  value       = local.backfill ? "python -m ddb_cdc.cli backfill start --function ${module.backfill[0].function_name}" : null
+}

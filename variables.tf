@@ -274,3 +274,117 @@ variable "loader" {
     error_message = "loader.sns_topic_kms_key_arn encrypts the alert topic this stack creates; leave it unset when loader.sns_topic_arn names your own topic."
   }
 }
+
+# ---------------------------------------------------------------------------
+# Backfill (modules/backfill)
+# ---------------------------------------------------------------------------
+
+variable "backfill" {
+  description = <<-EOT
+    Backfill of the items that existed before the stream (python -m ddb_cdc.cli backfill start|status|resume|cancel).
+    mode: "none" (default: nothing is built), "step_functions" (a state machine maps over parallel-scan segments and loops
+    the scan function per segment), "checkpoint_table" (a cursor table whose stream drives the scan function), "export"
+    (ExportTableToPointInTime, then conversion; needs point-in-time recovery on the table). Tuning, unset fields taking
+    modules/backfill's defaults: total_segments (1-1000, default 8), max_concurrency (segments at once, 1-40, default 8),
+    page_size (items per Scan page, 1-10000, default 1000), read_units_per_second (per segment, default 200),
+    retry ({ interval_seconds = 2, max_attempts = 6, backoff_rate = 2, max_delay_seconds = 60 } for every state machine
+    Task), export_poll_seconds (5-3600, default 60), max_attempts (checkpoint_table: failures in a row before a segment is
+    FAILED, default 5), memory_size (default 1024), timeout (60-900 s, default 900), log_level, log_retention_days.
+  EOT
+  type = object({
+    mode                  = optional(string, "none")
+    total_segments        = optional(number)
+    max_concurrency       = optional(number)
+    page_size             = optional(number)
+    read_units_per_second = optional(number)
+    retry = optional(object({
+      interval_seconds  = optional(number)
+      max_attempts      = optional(number)
+      backoff_rate      = optional(number)
+      max_delay_seconds = optional(number)
+    }))
+    export_poll_seconds = optional(number)
+    max_attempts        = optional(number)
+    memory_size         = optional(number)
+    timeout             = optional(number)
+    log_level           = optional(string)
+    log_retention_days  = optional(number)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["none", "step_functions", "checkpoint_table", "export"], var.backfill.mode)
+    error_message = "backfill.mode must be \"none\", \"step_functions\", \"checkpoint_table\" or \"export\"."
+  }
+
+  validation {
+    condition     = var.backfill.total_segments == null || try(floor(var.backfill.total_segments) == var.backfill.total_segments && var.backfill.total_segments >= 1 && var.backfill.total_segments <= 1000, false)
+    error_message = "backfill.total_segments must be a whole number from 1 to 1000."
+  }
+
+  validation {
+    condition     = var.backfill.max_concurrency == null || try(floor(var.backfill.max_concurrency) == var.backfill.max_concurrency && var.backfill.max_concurrency >= 1 && var.backfill.max_concurrency <= 40, false)
+    error_message = "backfill.max_concurrency must be a whole number from 1 to 40 (segments scanned at once)."
+  }
+
+  validation {
+    condition     = var.backfill.page_size == null || try(floor(var.backfill.page_size) == var.backfill.page_size && var.backfill.page_size >= 1 && var.backfill.page_size <= 10000, false)
+    error_message = "backfill.page_size must be a whole number of items from 1 to 10000."
+  }
+
+  validation {
+    condition     = var.backfill.read_units_per_second == null || try(floor(var.backfill.read_units_per_second) == var.backfill.read_units_per_second && var.backfill.read_units_per_second >= 1, false)
+    error_message = "backfill.read_units_per_second must be a whole number of at least 1 (read units per second per segment)."
+  }
+
+  validation {
+    condition     = try(var.backfill.retry.interval_seconds, null) == null || try(floor(var.backfill.retry.interval_seconds) == var.backfill.retry.interval_seconds && var.backfill.retry.interval_seconds >= 1 && var.backfill.retry.interval_seconds <= 3600, false)
+    error_message = "backfill.retry.interval_seconds must be a whole number of seconds from 1 to 3600."
+  }
+
+  validation {
+    condition     = try(var.backfill.retry.max_attempts, null) == null || try(floor(var.backfill.retry.max_attempts) == var.backfill.retry.max_attempts && var.backfill.retry.max_attempts >= 0 && var.backfill.retry.max_attempts <= 100, false)
+    error_message = "backfill.retry.max_attempts must be a whole number from 0 to 100."
+  }
+
+  validation {
+    condition     = try(var.backfill.retry.backoff_rate, null) == null || try(var.backfill.retry.backoff_rate >= 1 && var.backfill.retry.backoff_rate <= 10, false)
+    error_message = "backfill.retry.backoff_rate must be a number from 1 to 10."
+  }
+
+  validation {
+    condition     = try(var.backfill.retry.max_delay_seconds, null) == null || try(floor(var.backfill.retry.max_delay_seconds) == var.backfill.retry.max_delay_seconds && var.backfill.retry.max_delay_seconds >= 1 && var.backfill.retry.max_delay_seconds <= 3600, false)
+    error_message = "backfill.retry.max_delay_seconds must be a whole number of seconds from 1 to 3600."
+  }
+
+  validation {
+    condition     = var.backfill.export_poll_seconds == null || try(floor(var.backfill.export_poll_seconds) == var.backfill.export_poll_seconds && var.backfill.export_poll_seconds >= 5 && var.backfill.export_poll_seconds <= 3600, false)
+    error_message = "backfill.export_poll_seconds must be a whole number of seconds from 5 to 3600."
+  }
+
+  validation {
+    condition     = var.backfill.max_attempts == null || try(floor(var.backfill.max_attempts) == var.backfill.max_attempts && var.backfill.max_attempts >= 1 && var.backfill.max_attempts <= 100, false)
+    error_message = "backfill.max_attempts must be a whole number from 1 to 100."
+  }
+
+  validation {
+    condition     = var.backfill.memory_size == null || try(floor(var.backfill.memory_size) == var.backfill.memory_size && var.backfill.memory_size >= 128 && var.backfill.memory_size <= 10240, false)
+    error_message = "backfill.memory_size must be a whole number of MiB from 128 to 10240."
+  }
+
+  validation {
+    condition     = var.backfill.timeout == null || try(floor(var.backfill.timeout) == var.backfill.timeout && var.backfill.timeout >= 60 && var.backfill.timeout <= 900, false)
+    error_message = "backfill.timeout must be a whole number of seconds from 60 to 900."
+  }
+
+  validation {
+    condition     = var.backfill.log_level == null || contains(["DEBUG", "INFO", "WARNING", "ERROR"], coalesce(var.backfill.log_level, "INFO"))
+    error_message = "backfill.log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+
+  validation {
+    condition     = var.backfill.log_retention_days == null || contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], coalesce(var.backfill.log_retention_days, 30))
+    error_message = "backfill.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}

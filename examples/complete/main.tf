@@ -55,6 +55,8 @@ module "cdc" {
   redshift      = local.redshift
   target_spec   = var.target_spec
   loader        = var.loader
+
+  backfill = var.backfill
 }
 
 # ---------------------------------------------------------------------------

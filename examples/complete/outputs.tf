@@ -77,3 +77,8 @@ output "load_alerts_topic_arn" {
   description = "The topic every alarm and load alert of the stack goes to: subscribe the on-call person or channel to it."
   value       = module.cdc.load_alerts_topic_arn
 }
+
+output "backfill_command" {
+  description = "The command that starts a backfill (null unless backfill.mode is set): python -m ddb_cdc.cli backfill start --function <name>."
+  value       = module.cdc.backfill_command
+}

@@ -246,3 +246,28 @@ variable "loader" {
   default  = {}
   nullable = false
 }
+
+variable "backfill" {
+  description = "Backfill of the items that existed before the stream (see the root module's `backfill` input). Default: none."
+  type = object({
+    mode                  = optional(string, "none")
+    total_segments        = optional(number)
+    max_concurrency       = optional(number)
+    page_size             = optional(number)
+    read_units_per_second = optional(number)
+    retry = optional(object({
+      interval_seconds  = optional(number)
+      max_attempts      = optional(number)
+      backoff_rate      = optional(number)
+      max_delay_seconds = optional(number)
+    }))
+    export_poll_seconds = optional(number)
+    max_attempts        = optional(number)
+    memory_size         = optional(number)
+    timeout             = optional(number)
+    log_level           = optional(string)
+    log_retention_days  = optional(number)
+  })
+  default  = {}
+  nullable = false
+}

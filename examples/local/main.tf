@@ -39,6 +39,7 @@ provider "aws" {
     scheduler          = var.endpoint
     sns                = var.endpoint
     sqs                = var.endpoint
+    stepfunctions      = var.endpoint
     sts                = var.endpoint
   }
 }
@@ -49,13 +50,15 @@ module "cdc" {
   name        = var.name
   aggregation = var.aggregation
 
-  # The key schema the generator's iot profile writes: id (S) and timestamp (N).
+  # The key schema the generator's iot profile writes: id (S) and timestamp (N). With adopt_table the demo has created
+  # the table (and its NEW_AND_OLD_IMAGES stream) and seeded it before this apply, as an adopter's table would be;
+  # its key schema is then read from the table. The export backfill needs point-in-time recovery.
   table = {
     name                   = "${var.name}-readings"
-    create                 = true
-    hash_key               = { name = "id", type = "S" }
-    range_key              = { name = "timestamp", type = "N" }
-    point_in_time_recovery = false
+    create                 = !var.adopt_table
+    hash_key               = var.adopt_table ? null : { name = "id", type = "S" }
+    range_key              = var.adopt_table ? null : { name = "timestamp", type = "N" }
+    point_in_time_recovery = var.backfill_mode == "export"
     deletion_protection    = false
   }
 
@@ -109,6 +112,20 @@ module "cdc" {
       rate_minutes = 1
     }
     log_retention_days = 1
+  }
+
+  # Small pages and a short poll so that a 20,000-item demo table runs many pages per segment within seconds; retries
+  # wait for real in the emulator, so they start after 1 s.
+  backfill = {
+    mode                  = var.backfill_mode
+    total_segments        = 4
+    max_concurrency       = 4
+    page_size             = var.backfill_page_size
+    read_units_per_second = var.backfill_read_units_per_second
+    export_poll_seconds   = 5
+    retry                 = { interval_seconds = 1, max_attempts = 3, max_delay_seconds = 5 }
+    memory_size           = 256
+    log_retention_days    = 1
   }
 }
 

@@ -127,3 +127,28 @@ output "target_table" {
   description = "The target table."
   value       = local.target_table
 }
+
+output "backfill_mode" {
+  description = "The backfill mode in use (none, step_functions, checkpoint_table or export)."
+  value       = var.backfill_mode
+}
+
+output "backfill_function_name" {
+  description = "The backfill function (null when backfill_mode = none): the CLI's --function."
+  value       = module.cdc.backfill_function_name
+}
+
+output "backfill_state_machine_arn" {
+  description = "The backfill state machine (step_functions and export only)."
+  value       = module.cdc.backfill_state_machine_arn
+}
+
+output "backfill_cursor_table_name" {
+  description = "The backfill cursor table (checkpoint_table only)."
+  value       = module.cdc.backfill_cursor_table_name
+}
+
+output "backfill_command" {
+  description = "The command that starts a backfill."
+  value       = module.cdc.backfill_command
+}

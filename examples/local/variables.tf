@@ -51,3 +51,27 @@ variable "warehouse_master_password" {
   default     = "Sandbox-only-1"
   sensitive   = true
 }
+
+variable "backfill_mode" {
+  description = "Backfill of the items that exist before the pipeline: none, step_functions, checkpoint_table or export (see the root module's backfill input)."
+  type        = string
+  default     = "none"
+}
+
+variable "backfill_page_size" {
+  description = "Scan page size of the backfill (items per page, one snapshot object each); the demo makes it small to get many pages."
+  type        = number
+  default     = 500
+}
+
+variable "backfill_read_units_per_second" {
+  description = "The backfill's read-rate limit per segment; the demo lowers it so that a cancel lands in the middle of a scan."
+  type        = number
+  default     = 1000
+}
+
+variable "adopt_table" {
+  description = "Controls whether the table <name>-readings is adopted (true: the demo created and seeded it before this apply, with a NEW_AND_OLD_IMAGES stream) or created here (false)."
+  type        = bool
+  default     = false
+}

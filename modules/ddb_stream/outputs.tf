@@ -32,3 +32,8 @@ output "iterator_age_alarm_arn" {
   description = "ARN of the CloudWatch alarm on the writer's IteratorAge."
   value       = aws_cloudwatch_metric_alarm.iterator_age.arn
 }
+
+output "point_in_time_recovery_enabled" {
+  description = "Whether point-in-time recovery is on for the table: as configured for a created table, as AWS reports it for an adopted one (DescribeContinuousBackups). The backfill's export mode needs it."
+  value       = var.create_table ? aws_dynamodb_table.this[0].point_in_time_recovery[0].enabled : try(local.adopted_table.point_in_time_recovery[0].enabled, false)
+}
