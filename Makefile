@@ -6,10 +6,13 @@ CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
 # make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|all CHANGES=10000 DATA_API_MODE=async|poll
+#           BACKFILL=none|step_functions|checkpoint_table|export SEED_ITEMS=20000
 AGGREGATION ?= lambda
 LOAD ?= s3_event
 CHANGES ?= 10000
 DATA_API_MODE ?= async
+BACKFILL ?= none
+SEED_ITEMS ?= 20000
 
 BIN := $(VENV)/bin
 
@@ -46,7 +49,8 @@ test: venv lint
 # Terraform apply on an in-process moto, the handlers in a local Lambda runtime, Redshift's Data API on a
 # throwaway PostgreSQL; prints a report (0 mismatches or exit 1), then destroys and stops everything.
 demo: $(VENV)/.installed
-	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)'
+	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)' \
+		--backfill '$(BACKFILL)' --seed-items '$(SEED_ITEMS)'
 
 # examples/complete on a real AWS account (Redshift Serverless included), proven and destroyed in one command.
 # It refuses to run without an explicit account and region; AWS_PROFILE/AWS_REGION are honoured:

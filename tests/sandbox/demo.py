@@ -12,6 +12,10 @@
 6. wait until every component is idle and the table's scan equals the target view;
 7. the report, then ``terraform destroy`` and everything stopped.
 
+``--backfill step_functions|checkpoint_table|export`` seeds the table with ``--seed-items`` items
+before the apply, adopts it, and runs the backfill while the generator writes (see
+``tests/sandbox/backfill_run.py``); ``--interrupt-backfill`` cancels and resumes it mid-scan.
+
 ``--faults outage,slowdown,kill-writer,odd-values`` (or ``all``) injects faults in the middle
 of the run (``tests/sandbox/faults.py``): the changes are then written in two halves, the
 warehouse outage is armed once the first half's first load committed, and the odd values and
@@ -23,6 +27,7 @@ Exit status: 0 when every run had 0 mismatches, 1 otherwise, 2 for bad arguments
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -41,12 +46,15 @@ import boto3
 
 from tests.rig.postgres import running_server
 from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
+from tests.sandbox.backfill_run import Backfill, seed_table
 from tests.sandbox.faults import FAULTS, FaultInjector, list_keys, parse_faults, queue_depth
 from tests.sandbox.report import Report
 from tests.sandbox.terraform_stack import AGGREGATIONS, DATA_API_MODES, LOAD_STRATEGIES, LocalStack
 
 REPO: Final = Path(__file__).resolve().parents[2]
 REGION: Final = "us-east-1"
+DEMO_NAME: Final = "cdc-demo"  # examples/local's default name
+BACKFILL_MODES: Final = ("none", "step_functions", "checkpoint_table", "export")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,9 @@ class Options:
     settle_timeout: float = 120.0
     work_dir: Path | None = None
     faults: frozenset[str] = frozenset()  # tests.sandbox.faults.FAULTS
+    backfill: str = "none"  # BACKFILL_MODES
+    seed_items: int = 20_000  # items in the table before the pipeline exists (with a backfill)
+    interrupt_backfill: bool = False  # cancel and resume the backfill mid-scan
 
 
 def _log(message: str) -> None:
@@ -172,6 +183,8 @@ def run_generator(endpoint: str, table: str, options: Options) -> dict[str, Any]
         "--region",
         REGION,
     ]
+    if options.backfill != "none":
+        argv.append("--existing-keys")  # the race that matters: live writes to the keys being scanned
     done = subprocess.run(argv, env=_python_env(endpoint), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"generator failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -241,13 +254,45 @@ def run_demo(options: Options) -> Report:
             patches = stack.enter_context(installed_patches(pg_dsn=pg.dsn(), endpoint_url=endpoint))
         report.patches = patches.describe()
 
+        variables: dict[str, Any] = {
+            "aggregation": options.aggregation,
+            "load_strategy": options.load_strategy,
+            "data_api_mode": options.data_api_mode,
+        }
+        backfilling = options.backfill != "none"
+        if backfilling:
+            # A table that held items before the pipeline: created and seeded here, adopted by the module.
+            variables.update(backfill_mode=options.backfill, adopt_table=True)
+            if options.interrupt_backfill:
+                # Many small pages, read slowly, so that the cancel lands in the middle of a segment.
+                variables.update(backfill_page_size=20, backfill_read_units_per_second=2)
+            table_name = f"{DEMO_NAME}-readings"
+            dynamodb_admin = client("dynamodb", endpoint)
+            with phases.timed("seed table"):
+                report.backfill = {
+                    "seeded": seed_table(
+                        dynamodb_admin,
+                        table_name,
+                        options.seed_items,
+                        pitr=options.backfill == "export",
+                        write=lambda n: run_generator(
+                            endpoint,
+                            table_name,
+                            replace(
+                                options,
+                                changes=n,
+                                update_share=0.0,
+                                delete_share=0.0,
+                                seed=options.seed + 1000,
+                            ),
+                        ),
+                    )
+                }
+            # Runs after terraform destroy (callbacks unwind in reverse): the module never owned it.
+            stack.callback(dynamodb_admin.delete_table, TableName=table_name)
         terraform = LocalStack(
             endpoint=endpoint,
-            variables={
-                "aggregation": options.aggregation,
-                "load_strategy": options.load_strategy,
-                "data_api_mode": options.data_api_mode,
-            },
+            variables=variables,
             ca_bundle=Path(ca_bundle),
             log_path=work_dir / "terraform.log",
             # Its scratch copy of the repository lives in the run's folder and goes with it.
@@ -286,7 +331,9 @@ def run_demo(options: Options) -> Report:
         )
         report.patches += injector.install(stack)
         with phases.timed("generate changes"):
-            if not options.faults:
+            if backfilling:
+                report.changes = _generate_during_backfill(endpoint, outputs, options, runtime, s3, report)
+            elif not options.faults:
                 report.changes = run_generator(endpoint, outputs["table_name"], options)
             else:
                 report.changes = _generate_with_faults(
@@ -358,6 +405,37 @@ def run_demo(options: Options) -> Report:
     return report
 
 
+def _generate_during_backfill(
+    endpoint: str, outputs: dict[str, Any], options: Options, runtime: Any, s3: Any, report: Report
+) -> dict[str, Any]:
+    """The operator starts the backfill; the generator updates and deletes seeded keys while it scans."""
+    backfill = Backfill(
+        function_name=outputs["backfill_function_name"],
+        env=_python_env(endpoint),
+        s3=s3,
+        bucket=outputs["bucket_name"],
+        raw_prefix=outputs["raw_prefix"],
+    )
+    backfill.start()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        changes = pool.submit(run_generator, endpoint, outputs["table_name"], options)
+        if options.interrupt_backfill:
+            function = outputs["backfill_function_name"]
+            backfill.interrupt_and_resume(
+                options.settle_timeout,
+                quiet=lambda: runtime.in_flight(function) == 0,
+                kill=(lambda: runtime.kill_worker(function))
+                if options.backfill == "step_functions"
+                else None,
+            )
+        summary = changes.result()
+    status = backfill.finish(options.settle_timeout * 4)
+    report.backfill.update(backfill.figures)
+    if status.get("state") != "DONE":
+        raise RuntimeError(f"the backfill ended {status.get('state')}: {json.dumps(status)[:2000]}")
+    return summary
+
+
 def _generate_with_faults(
     endpoint: str, table: str, options: Options, injector: FaultInjector, dynamodb: Any
 ) -> dict[str, int]:
@@ -405,6 +483,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     parser.add_argument("--clock-factor", type=float, default=30.0, help="schedules run this much faster")
     parser.add_argument("--settle-timeout", type=float, default=120.0, help="seconds to wait for the view")
     parser.add_argument("--report-json", type=Path, help="also write the report(s) here as JSON")
+    parser.add_argument("--backfill", default="none", help=" | ".join(BACKFILL_MODES))
+    parser.add_argument(
+        "--seed-items", type=int, default=20_000, help="items in the table before apply (backfill)"
+    )
+    parser.add_argument(
+        "--interrupt-backfill", action="store_true", help="cancel the backfill mid-scan, then resume it"
+    )
     parser.add_argument(
         "--faults",
         default="",
@@ -426,6 +511,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     (mode,) = pick("DATA_API_MODE", args.data_api_mode, DATA_API_MODES, all_ok=False)
     if args.changes < 1:
         parser.error("--changes must be at least 1")
+    (backfill,) = pick("BACKFILL", args.backfill, BACKFILL_MODES, all_ok=False)
+    if args.seed_items < 0:
+        parser.error("--seed-items must be at least 0")
+    if args.interrupt_backfill and backfill not in ("step_functions", "checkpoint_table"):
+        parser.error("--interrupt-backfill needs BACKFILL=step_functions or checkpoint_table")
     try:
         faults = parse_faults(args.faults)
     except ValueError as exc:
@@ -440,6 +530,9 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             clock_factor=args.clock_factor,
             settle_timeout=args.settle_timeout,
             faults=faults,
+            backfill=backfill,
+            seed_items=args.seed_items,
+            interrupt_backfill=args.interrupt_backfill,
         )
         for aggregation in aggregations
         for load in loads

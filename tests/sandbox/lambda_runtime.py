@@ -190,10 +190,12 @@ class LocalFunction:
         self.code_dir = code_dir
         self.log_path = log_path
         self.stats = FunctionStats()
+        self.in_flight = 0  # invocations running or waiting for the execution environment
         self._endpoint_url = endpoint_url
         self._region = region
         self._credentials = credentials  # the execution role's session, as AWS_ACCESS_KEY_ID etc.
         self._lock = threading.Lock()
+        self._count_lock = threading.Lock()
         self._proc: subprocess.Popen | None = None
         self._requests = None
         self._responses_fd: int | None = None
@@ -306,16 +308,22 @@ class LocalFunction:
     def invoke(self, payload: bytes, *, records: int = 0) -> InvokeResult:
         """Run one invocation (serialized: one execution environment per function)."""
         request_id = str(uuid.uuid4())
-        with self._lock:
-            self.stats.invocations += 1
-            self.stats.records += records
-            self.stats.max_records_per_event = max(self.stats.max_records_per_event, records)
-            result = self._invoke_locked(payload, request_id)
-            if not result.ok:
-                self.stats.errors += 1
-            if result.timed_out:
-                self.stats.timeouts += 1
-            return result
+        with self._count_lock:
+            self.in_flight += 1
+        try:
+            with self._lock:
+                self.stats.invocations += 1
+                self.stats.records += records
+                self.stats.max_records_per_event = max(self.stats.max_records_per_event, records)
+                result = self._invoke_locked(payload, request_id)
+                if not result.ok:
+                    self.stats.errors += 1
+                if result.timed_out:
+                    self.stats.timeouts += 1
+                return result
+        finally:
+            with self._count_lock:
+                self.in_flight -= 1
 
     def _error(self, request_id: str, error: dict, *, timed_out: bool = False) -> InvokeResult:
         body = {"errorMessage": error.get("errorMessage", ""), "errorType": error.get("errorType", "")}
@@ -1263,6 +1271,7 @@ class LocalLambdaRuntime:
         self._sync_in_flight = 0
         self._exit = contextlib.ExitStack()
         self._scheduler_thread: threading.Thread | None = None
+        self.executions: Any = None  # tests.sandbox.patches.stepfunctions.Executions, once started
         self._started_real = time.time()
         self._started = False
 
@@ -1377,7 +1386,7 @@ class LocalLambdaRuntime:
 
     def start(self) -> LocalLambdaRuntime:
         """Discover what is deployed, install the invoke patches and start every worker thread (idempotent)."""
-        from tests.sandbox.patches import events_lambda, lambda_invoke
+        from tests.sandbox.patches import events_lambda, lambda_invoke, stepfunctions
 
         if self._started:
             return self
@@ -1389,6 +1398,8 @@ class LocalLambdaRuntime:
             self._exit.enter_context(lambda_invoke.installed(runtime=self))
             self._exit.enter_context(events_lambda.installed(runtime=self))
             self._discover()
+            # Step Functions executions (started before or after this point) run on this runtime.
+            self.executions = self._exit.enter_context(stepfunctions.installed(runtime=self))
         except BaseException:
             self._exit.close()
             raise
@@ -1437,6 +1448,8 @@ class LocalLambdaRuntime:
         if self._stop.is_set():
             return
         self._stop.set()
+        if self.executions is not None:
+            self.executions.close()  # before the workers stop: a running Task finishes first
         for mapping in self.mappings:
             mapping.join()
         for queue in self.async_queues.values():
@@ -1477,6 +1490,10 @@ class LocalLambdaRuntime:
         self._resolve(function_ref)
         return self.async_queues[_function_name(function_ref)].put(payload)
 
+    def in_flight(self, function_ref: str) -> int:
+        """Invocations of the function running or waiting for its execution environment."""
+        return self._resolve(function_ref).in_flight
+
     def kill_worker(self, function_ref: str) -> int | None:
         """SIGKILL the function's worker process (fault injection: its execution environment crashes).
 
@@ -1503,16 +1520,20 @@ class LocalLambdaRuntime:
                 return False
         if not all(queue.idle() for queue in self.async_queues.values()):
             return False
+        if self.executions is not None and not self.executions.idle():
+            return False
         return all(mapping.idle() for mapping in self.mappings)
 
     def sources_idle(self) -> bool:
-        """Every stream shard read to its end and every source queue empty (invocations that
-        schedules start are not counted: on a slow machine a frequent schedule is never idle).
+        """Every stream shard read to its end, every source queue empty and no Step Functions execution
+        running (invocations that schedules start are not counted: on a slow machine a frequent schedule is never idle).
 
         Raises RuntimeError if a poller, queue or scheduler thread died: the pipeline would never drain.
         """
         if self.crashed:
             raise RuntimeError(f"local Lambda runtime thread crashed: {self.crashed}")
+        if self.executions is not None and not self.executions.idle():
+            return False  # a running Step Functions execution (a backfill) still has work
         return all(mapping.idle() for mapping in self.mappings)
 
     def wait_idle(self, timeout_s: float, *, settle_s: float = 0.5) -> bool:

@@ -50,6 +50,8 @@ class Report:
     quarantined: list[str] = field(default_factory=list)
     writer_dlq_messages: int = 0
     stream_batches_discarded: int = 0
+    # Backfill runs (demo --backfill): seeded items, the scan's figures (tests/sandbox/backfill_run.py).
+    backfill: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -85,6 +87,23 @@ class Report:
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.phases.items())
             + ")",
         ]
+        if self.backfill is not None:
+            b = self.backfill
+            seeded = (b.get("seeded") or {}).get("puts", 0)
+            lines += [
+                f"  backfill              {b.get('mode', '?'):>10}  (scan {b.get('scan_id')}, "
+                f"{b.get('segments_done')}/{b.get('segments')} segments, {b.get('state')})",
+                f"  items seeded / read   {seeded:>10,} / {b.get('items_written') or 0:,}  "
+                f"({b.get('bytes_written') or 0:,} bytes NDJSON in {b.get('snapshot_objects', 0):,} objects)",
+                f"  backfill time         {b.get('seconds') or 0:>10.1f} s  ({b.get('items_per_second')} items/s, "
+                "live writes racing it)",
+            ]
+            if "pages_rewritten_after_resume" in b:
+                lines.append(
+                    f"  cancel + resume       {b.get('resumed_segments', 0):>10,}  segments resumed "
+                    f"({b.get('segments_with_pages_before_resume', 0)} had pages; "
+                    f"{b['pages_rewritten_after_resume']} pages written again)"
+                )
         for name, done in self.faults.items():
             lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")
         if self.faults or self.quarantined or self.writer_dlq_messages or self.stream_batches_discarded:

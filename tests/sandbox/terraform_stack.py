@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.patches import redshift_cluster
+from tests.sandbox.patches import redshift_cluster, stepfunctions
 from tests.tfharness.harness import REPO_ROOT, OfflineTerraform
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
@@ -60,7 +60,7 @@ LOG_TAIL_LINES = 60
 
 
 # moto gaps that break `terraform apply` or `destroy` of examples/local/ (provider calls only).
-PROVIDER_PATCHES = (redshift_cluster,)
+PROVIDER_PATCHES = (redshift_cluster, stepfunctions)
 
 
 @contextmanager
@@ -138,7 +138,8 @@ class LocalStack:
     """examples/local/ applied to the emulator at ``endpoint``.
 
     ``variables`` are the example's inputs besides ``endpoint`` (name, aggregation, load_strategy,
-    data_api_mode). ``timings`` maps each phase that ran (init, apply, destroy) to its wall time in seconds.
+    data_api_mode, and the backfill's: backfill_mode, adopt_table, backfill_page_size,
+    backfill_read_units_per_second). ``timings`` maps each phase that ran (init, apply, destroy) to its wall time in seconds.
     """
 
     endpoint: str
@@ -156,7 +157,16 @@ class LocalStack:
     provider: SharedProvider | None = None
 
     def __post_init__(self) -> None:
-        unknown = set(self.variables) - {"name", "aggregation", "load_strategy", "data_api_mode"}
+        unknown = set(self.variables) - {
+            "name",
+            "aggregation",
+            "load_strategy",
+            "data_api_mode",
+            "backfill_mode",
+            "adopt_table",
+            "backfill_page_size",
+            "backfill_read_units_per_second",
+        }
         if unknown:
             raise ValueError(f"examples/local/ has no variable(s) {sorted(unknown)}")
         if self.toolchain is None:

@@ -4,6 +4,11 @@ Each case runs the demo as its own process (as ``make demo`` does), so moto's gl
 state, the patches and the Lambda workers never touch the rest of the test session,
 and asserts on its JSON report: zero mismatches, and that what the runtime did is what
 Terraform deployed (the mapping's batch size bounds every event the writer received).
+
+Three of the four combinations also backfill a table seeded before the apply, one mode
+each, while the generator updates and deletes the seeded keys (one apply serves both
+proofs): the view must still equal the table. The two scan modes are cancelled mid-scan
+and resumed, and no page recorded before the cancel may be written again.
 """
 
 from __future__ import annotations
@@ -13,6 +18,13 @@ import pytest
 from tests.sandbox import demo
 
 CHANGES = 600
+SEED_ITEMS = 1500
+# Which combination also proves which backfill mode; the fourth keeps the plain path.
+BACKFILLS = {
+    ("lambda", "s3_event"): "step_functions",
+    ("firehose", "s3_event"): "checkpoint_table",
+    ("lambda", "schedule"): "export",
+}
 
 
 def test_unknown_strategy_gets_a_clear_error(capsys):
@@ -34,14 +46,24 @@ def test_all_expands_to_every_combination():
 
 # Run by the session's demo_runs fixture (tests/sandbox/conftest.py), side by side with every other
 # module's demos: most of a run is the AWS provider's own waiting (terraform apply/destroy).
-DEMO_RUNS = {
-    f"{aggregation}-{load}": [
+def _arguments(aggregation: str, load: str) -> list[str]:
+    arguments = [
         f"--aggregation={aggregation}",
         f"--load={load}",
         f"--changes={CHANGES}",
         # Several demos share two cores here: give the pipeline room before calling it stuck.
         "--settle-timeout=300",
     ]
+    mode = BACKFILLS.get((aggregation, load))
+    if mode:
+        arguments += [f"--backfill={mode}", f"--seed-items={SEED_ITEMS}"]
+        if mode != "export":
+            arguments.append("--interrupt-backfill")
+    return arguments
+
+
+DEMO_RUNS = {
+    f"{aggregation}-{load}": _arguments(aggregation, load)
     for aggregation in demo.AGGREGATIONS
     for load in demo.LOAD_STRATEGIES
 }
@@ -58,7 +80,10 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
 
     changes = report["changes"]
     assert changes["puts"] + changes["updates"] + changes["deletes"] == CHANGES
-    assert report["table_items"] == report["view_rows"] == changes["puts"] - changes["deletes"]
+    mode = BACKFILLS.get((aggregation, load))
+    seeded = report["backfill"]["seeded"]["puts"] if mode else 0
+    assert seeded == (SEED_ITEMS if mode else 0)
+    assert report["table_items"] == report["view_rows"] == seeded + changes["puts"] - changes["deletes"]
     assert report["tombstones"] == changes["deletes"]
     assert report["copy_statements"] >= 1 and report["loads_failed"] == 0
     assert report["resources_left_after_destroy"] == []
@@ -83,3 +108,30 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
         # s3_event: the notifications load; one slow schedule only reconciles (strands nothing).
         assert [s["expression"] for s in schedules] == ["rate(60 minutes)"]
         assert any(":sqs:" in str(m["source_arn"]) for m in report["runtime"]["mappings"])
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize(("aggregation", "load"), sorted(BACKFILLS))
+def test_backfill_brings_the_items_the_stream_never_saw_while_the_table_changes(
+    aggregation: str, load: str, demo_runs
+):
+    report, output = demo_runs.result(f"{aggregation}-{load}")
+    assert report is not None, output
+    backfill = report["backfill"]
+    assert backfill["mode"] == BACKFILLS[(aggregation, load)], output
+    assert backfill["state"] == "DONE", output
+    # Live updates and deletes hit seeded keys during the scan, and the view still equals the table
+    # (asserted above): no stale snapshot overwrote a change and no deleted key came back.
+    assert report["changes"]["updates"] > 0 and report["changes"]["deletes"] > 0
+    assert report["mismatches"] == 0, output
+    # Every item present when its page was read is in a snapshot object; the scan saw at most the
+    # seeded items plus the new ones, and at least the seeded items the generator left alone.
+    assert SEED_ITEMS - report["changes"]["deletes"] <= backfill["items_written"]
+    assert backfill["items_written"] <= SEED_ITEMS + report["changes"]["puts"]
+    assert backfill["snapshot_objects"] >= 1
+    if backfill["mode"] != "export":
+        assert backfill["segments_done"] == backfill["segments"]
+        # Cancelled mid-scan and resumed: every segment went on from its cursor, never from zero.
+        assert backfill["segments_with_pages_before_resume"] >= 1, output
+        assert backfill["resumed_mid_segment"] >= 1, output
+        assert backfill["pages_rewritten_after_resume"] == 0, output

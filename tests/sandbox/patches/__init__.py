@@ -40,6 +40,8 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
     push delivery, so changes written before the runtime starts stay in the stream.
     """
     from tests.sandbox.patches import (
+        dynamodb_export,
+        dynamodb_serial,
         events_lambda,
         firehose,
         iam_request_context,
@@ -60,6 +62,10 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
         result.modules.append(s3_secure_transport)
         stack.enter_context(s3_delete_markers.installed())
         result.modules.append(s3_delete_markers)
+        stack.enter_context(dynamodb_export.installed())
+        result.modules.append(dynamodb_export)
+        stack.enter_context(dynamodb_serial.installed())
+        result.modules.append(dynamodb_serial)
         stack.enter_context(lambda_invoke.installed())
         result.firehose = stack.enter_context(firehose.installed())
         # Workgroups are accepted once the redshift-serverless patch has created them, as in AWS.

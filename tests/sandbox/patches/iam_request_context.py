@@ -42,8 +42,12 @@ FOLLOWS = (
     "Amazon CloudWatch (list_amazoncloudwatch.html: PutMetricData has no resource type, cloudwatch:namespace), "
     "Amazon Redshift Data API (list_amazonredshiftdataapi.html: Execute/BatchExecuteStatement on cluster or "
     "workgroup, Describe/GetStatementResult/CancelStatement on * with redshift-data:statement-owner-iam-userid), "
-    "Amazon DynamoDB (list_amazondynamodb.html: table and stream ARNs), AWS KMS (list_awskeymanagementservice.html: "
-    "kms:ViaService), AWS Lambda, AWS Secrets Manager, AWS Systems Manager; IAM User Guide 'Policy evaluation logic' "
+    "Amazon DynamoDB (list_amazondynamodb.html: table and stream ARNs; ExportTableToPointInTime on the table, plus "
+    "s3:PutObject on the destination as 'Requesting a table export' requires; DescribeExport on the export ARN), "
+    "AWS KMS (list_awskeymanagementservice.html: kms:ViaService), AWS Lambda (function and "
+    "event-source-mapping ARNs), AWS Step Functions (list_awsstepfunctions.html: StartExecution on the state "
+    "machine, DescribeExecution/StopExecution on the execution), AWS Secrets Manager, AWS Systems Manager; IAM "
+    "User Guide 'Policy evaluation logic' "
     "(reference_policies_evaluation-logic.html) and 'IAM JSON policy elements: Condition operators' "
     "(reference_policies_elements_condition_operators.html); Amazon SNS Developer Guide 'Encryption at rest' "
     "(the publisher needs kms:GenerateDataKey* and kms:Decrypt on the topic's key)."
@@ -67,7 +71,12 @@ LIMITS = (
 )
 
 # moto's service name -> IAM's service prefix, where the SigV4 signing name differs (CloudWatch signs as "monitoring").
-_IAM_PREFIX = {"cloudwatch": "cloudwatch", "dynamodbstreams": "dynamodb", "awslambda": "lambda"}
+_IAM_PREFIX = {
+    "cloudwatch": "cloudwatch",
+    "dynamodbstreams": "dynamodb",
+    "awslambda": "lambda",
+    "stepfunctions": "states",
+}
 log = logging.getLogger(__name__)
 _local = threading.local()  # the moto response object whose request is being authorized, per server thread
 
@@ -312,6 +321,16 @@ class Resolver:
         return [Check(action, ("*",), context)]
 
     def _dynamodb(self, request: _Request, action: str, _: str) -> list[Check]:
+        if request.operation == "DescribeExport":
+            return [Check(action, (str(request.param("ExportArn") or "*"),))]
+        if request.operation == "ExportTableToPointInTime":
+            # The export writes with the caller's permissions: s3:PutObject under the prefix is needed too.
+            bucket, prefix = request.param("S3Bucket"), str(request.param("S3Prefix") or "").rstrip("/")
+            objects = f"arn:aws:s3:::{bucket}/{prefix + '/' if prefix else ''}AWSDynamoDB/*"
+            return [
+                Check(action, (str(request.param("TableArn") or "*"),)),
+                Check("s3:PutObject", (objects,) if bucket else ("*",)),
+            ]
         table = request.param("TableName")
         if table and str(table).startswith("arn:"):
             return [Check(action, (str(table),))]
@@ -324,12 +343,22 @@ class Resolver:
         return [Check(action, (stream or "*",))]
 
     def _awslambda(self, request: _Request, action: str, _: str) -> list[Check]:
-        match = re.search(r"/functions/([^/]+)", unquote(urlparse(request.response.uri).path))
+        path = unquote(urlparse(request.response.uri).path)
+        mapping = re.search(r"/event-source-mappings/([0-9a-fA-F-]{36})", path)
+        if mapping:
+            return [Check(action, (request.arn("lambda", f"event-source-mapping:{mapping.group(1)}"),))]
+        match = re.search(r"/functions/([^/]+)", path)
         if not match:
             return [Check(action)]
         name = match.group(1)
         arn = name if name.startswith("arn:") else request.arn("lambda", f"function:{name}")
         return [Check(action, (arn.split(":$")[0],))]
+
+    def _stepfunctions(self, request: _Request, action: str, _: str) -> list[Check]:
+        # StartExecution is on the stateMachine, Describe/StopExecution on the execution (Service Authorization
+        # Reference, AWS Step Functions).
+        arn = request.param("stateMachineArn") or request.param("executionArn") or request.param("arn")
+        return [Check(action, (str(arn) if arn else "*",))]
 
     def _kms(self, request: _Request, action: str, _: str) -> list[Check]:
         key = request.param("KeyId")
