@@ -155,8 +155,8 @@ def _update(
     return True
 
 
-def record_progress(dynamodb: Any, table: str, state: Mapping[str, Any], page_read: int) -> bool:
-    """Advance the item to ``state`` (RUNNING, or DONE at the end); resets attempts and error."""
+def _position(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The SET and REMOVE parts that store how far a segment got (cursor, page, counters)."""
     sets: dict[str, Any] = {
         "#page": {"N": str(state["page"])},
         "#items": {"N": str(state["items"])},
@@ -164,16 +164,22 @@ def record_progress(dynamodb: Any, table: str, state: Mapping[str, Any], page_re
         "#hour": {"N": str(state["hour_ms"])},
         "#updated": {"N": str(state["updated_ms"])},
         "#started": {"N": str(state["started_ms"])},
-        "#done": {"BOOL": bool(state["done"])},
-        "#state": {"S": DONE if state["done"] else RUNNING},
-        "#attempts": {"N": "0"},
     }
-    removes = ["#error"]
+    removes: list[str] = []
     if state["cursor"] is None:
         removes.append("#cursor")
     else:
         sets["#cursor"] = {"S": json.dumps(state["cursor"], separators=(",", ":"))}
-    return _update(dynamodb, table, state, page_read, sets, removes)
+    return sets, removes
+
+
+def record_progress(dynamodb: Any, table: str, state: Mapping[str, Any], page_read: int) -> bool:
+    """Advance the item to ``state`` (RUNNING, or DONE at the end); resets attempts and error."""
+    sets, removes = _position(state)
+    sets["#done"] = {"BOOL": bool(state["done"])}
+    sets["#state"] = {"S": DONE if state["done"] else RUNNING}
+    sets["#attempts"] = {"N": "0"}
+    return _update(dynamodb, table, state, page_read, sets, [*removes, "#error"])
 
 
 def record_failure(
@@ -212,19 +218,7 @@ def current_status(dynamodb: Any, table: str, scan_id: str, segment: int) -> tup
 
 def record_stopped_progress(dynamodb: Any, table: str, state: Mapping[str, Any], page_read: int) -> bool:
     """How far a cancelled invocation got, leaving the state CANCELLED."""
-    sets = {
-        "#page": {"N": str(state["page"])},
-        "#items": {"N": str(state["items"])},
-        "#bytes": {"N": str(state["bytes"])},
-        "#hour": {"N": str(state["hour_ms"])},
-        "#updated": {"N": str(state["updated_ms"])},
-        "#started": {"N": str(state["started_ms"])},
-    }
-    removes: list[str] = []
-    if state["cursor"] is None:
-        removes.append("#cursor")
-    else:
-        sets["#cursor"] = {"S": json.dumps(state["cursor"], separators=(",", ":"))}
+    sets, removes = _position(state)
     return _update(dynamodb, table, state, page_read, sets, removes, expected=CANCELLED)
 
 

@@ -9,28 +9,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-from dataclasses import dataclass
 from typing import Any
 
 from ddb_cdc import layout, obs
 from ddb_cdc.backfill import export, scan
-from ddb_cdc.backfill.config import BackfillConfig
-from ddb_cdc.handlers.backfill_scan import services, system_clock
+from ddb_cdc.backfill.runtime import Runtime, build
 
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    config: BackfillConfig
-    services: scan.Services
-    clock: scan.Clock
-    logger: logging.Logger
-
-
-@functools.cache
-def _runtime() -> Runtime:
-    config = BackfillConfig.from_env(os.environ)
-    return Runtime(config, services(config), system_clock(), obs.configure(config.log_level))
+_runtime = functools.cache(build)  # once per container
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -3,50 +3,21 @@
 The state machine's Map runs this once per segment in a loop until the returned state
 says ``done``; ``{"action": "summarize", ...}`` folds the Map's results at the end.
 Every failure raises: its class name is the Step Functions error name, and the
-machine's Retry calls again with the same input, which rebuilds the same keys.
+machine's Retry calls again with the same input, which goes on from the segment's
+progress record (written after every page) wherever that is ahead.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
-import time
-from dataclasses import dataclass
 from typing import Any
 
-from ddb_cdc import adapters, layout, obs
+from ddb_cdc import layout, obs
 from ddb_cdc.backfill import scan
-from ddb_cdc.backfill.config import BackfillConfig
+from ddb_cdc.backfill.runtime import Runtime, build
 
-
-@dataclass(frozen=True, slots=True)
-class Runtime:
-    config: BackfillConfig
-    services: scan.Services
-    clock: scan.Clock
-    logger: logging.Logger
-
-
-def system_clock() -> scan.Clock:
-    return scan.Clock(now_ms=lambda: time.time_ns() // 1_000_000, monotonic=time.monotonic, sleep=time.sleep)
-
-
-def services(config: BackfillConfig) -> scan.Services:
-    s3 = adapters.client("s3")
-    return scan.Services(
-        s3=s3,
-        store=adapters.ObjectStore(s3, config.bucket),
-        dynamodb=adapters.client("dynamodb"),
-        lambda_client=adapters.client("lambda"),
-    )
-
-
-@functools.cache
-def _runtime() -> Runtime:
-    # Built on the first invocation and kept for the container's life.
-    config = BackfillConfig.from_env(os.environ)
-    return Runtime(config, services(config), system_clock(), obs.configure(config.log_level))
+_runtime = functools.cache(build)  # once per container
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
