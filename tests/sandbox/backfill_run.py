@@ -129,13 +129,14 @@ class Backfill:
         }
         cut_at = time.time()
         self.cli("cancel")
-        self.wait(timeout_s, until=lambda s: s.get("state") not in RUNNING)
+        # At once, before the invocation the cancel did not stop reads its segment to the end.
         deadline = time.monotonic() + timeout_s
         kills = 0
         while not quiet() and time.monotonic() < deadline:
             if kill is not None and kill() is not None:
                 kills += 1
             time.sleep(0.2)
+        self.wait(timeout_s, until=lambda s: s.get("state") not in RUNNING)
         stopped = self.cli("status")
         resumed = self.cli("resume")
         self.figures.update(

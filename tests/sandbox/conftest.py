@@ -46,7 +46,9 @@ class DemoRun:
                 note = f"\n[test] the demo timed out after {RUN_TIMEOUT_S:.0f} s and was terminated"
             output = self.log_path.read_text(errors="replace")
             text = f"exit {self.process.returncode}\n{output[-8000:]}{note}"
-            report = json.loads(self.report_path.read_text())[0] if self.report_path.exists() else None
+            # A run that failed writes an empty list: no report, and the output says why.
+            reports = json.loads(self.report_path.read_text()) if self.report_path.exists() else []
+            report = reports[0] if reports else None
             self.result = (report, text)
         return self.result
 

@@ -265,7 +265,7 @@ def run_demo(options: Options) -> Report:
             variables.update(backfill_mode=options.backfill, adopt_table=True)
             if options.interrupt_backfill:
                 # Many small pages, read slowly, so that the cancel lands in the middle of a segment.
-                variables.update(backfill_page_size=20, backfill_read_units_per_second=2)
+                variables.update(backfill_page_size=30, backfill_read_units_per_second=1)
             table_name = f"{DEMO_NAME}-readings"
             dynamodb_admin = client("dynamodb", endpoint)
             with phases.timed("seed table"):
