@@ -1,9 +1,10 @@
 """Demo runs for the sandbox's end-to-end tests, all started together and each awaited by its own tests.
 
 A test module lists the demos it needs in ``DEMO_RUNS`` (name -> demo arguments). The first test
-that asks for :func:`demo_runs` starts every demo of every collected module that has a selected
-``sandbox`` test, side by side: most of a run is the AWS provider's own waiting (terraform apply
-and destroy), so five at once take little longer than the slowest one.
+that asks for :func:`demo_runs` starts the demos of every collected module that has a selected
+``sandbox`` test, side by side, up to ``MAX_PARALLEL`` at once (the rest as slots free up): most of
+a run is the AWS provider's own waiting (terraform apply and destroy), so five at once take little
+longer than the slowest one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ import pytest
 from tests.sandbox import demo
 
 RUN_TIMEOUT_S: Final = 900.0
+# Five demos at once share two cores well; more starve the in-process emulators (a response
+# that arrives after the AWS provider's timeout makes it retry a create, which then conflicts).
+MAX_PARALLEL: Final = 5
 STOP_TIMEOUT_S: Final = 120.0
 
 
@@ -65,22 +69,40 @@ class DemoRun:
 
 
 class DemoRuns:
+    """Demo processes, at most ``MAX_PARALLEL`` at once; the others start as slots free up."""
+
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._runs: dict[str, DemoRun] = {}
+        self._waiting: list[tuple[str, list[str]]] = []
 
     def start(self, name: str, arguments: Sequence[str]) -> None:
-        report_path = self._directory / f"{name}.json"
-        log_path = self._directory / f"{name}.log"
-        argv = [sys.executable, "-m", "tests.sandbox.demo", *arguments, f"--report-json={report_path}"]
-        with log_path.open("wb") as log:  # a file, not a pipe: nobody reads it while the runs go on
-            process = subprocess.Popen(argv, cwd=demo.REPO, stdout=log, stderr=subprocess.STDOUT)
-        self._runs[name] = DemoRun(name, argv, report_path, log_path, process, time.monotonic())
+        self._waiting.append((name, list(arguments)))
+        self._fill()
+
+    def _running(self) -> int:
+        return sum(1 for run in self._runs.values() if run.process.poll() is None)
+
+    def _fill(self) -> None:
+        while self._waiting and self._running() < MAX_PARALLEL:
+            name, arguments = self._waiting.pop(0)
+            report_path = self._directory / f"{name}.json"
+            log_path = self._directory / f"{name}.log"
+            argv = [sys.executable, "-m", "tests.sandbox.demo", *arguments, f"--report-json={report_path}"]
+            with log_path.open("wb") as log:  # a file, not a pipe: nobody reads it while the runs go on
+                process = subprocess.Popen(argv, cwd=demo.REPO, stdout=log, stderr=subprocess.STDOUT)
+            self._runs[name] = DemoRun(name, argv, report_path, log_path, process, time.monotonic())
 
     def result(self, name: str) -> tuple[dict[str, Any] | None, str]:
+        # A run still waiting for a slot starts once enough earlier runs have ended.
+        while name not in self._runs:
+            self._fill()
+            if name not in self._runs:
+                time.sleep(1.0)
         return self._runs[name].wait()
 
     def stop(self) -> None:
+        self._waiting.clear()
         for run in self._runs.values():
             run.stop()
 
@@ -89,9 +111,15 @@ class DemoRuns:
 def demo_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
     runs = DemoRuns(tmp_path_factory.mktemp("demo-runs"))
     modules = {item.module for item in request.session.items if item.get_closest_marker("sandbox")}
-    for module in sorted(modules, key=lambda m: m.__name__):
-        for name, arguments in getattr(module, "DEMO_RUNS", {}).items():
-            runs.start(name, arguments)
+    wanted = [
+        (name, arguments)
+        for module in sorted(modules, key=lambda m: m.__name__)
+        for name, arguments in getattr(module, "DEMO_RUNS", {}).items()
+    ]
+    # The longest runs (injected faults, backfills) take the first slots.
+    wanted.sort(key=lambda pair: not any(a.startswith(("--faults", "--backfill")) for a in pair[1]))
+    for name, arguments in wanted:
+        runs.start(name, arguments)
     try:
         yield runs
     finally:
