@@ -9,6 +9,8 @@ locals {
   lambda_aggregation   = var.aggregation == "lambda"
   firehose_aggregation = var.aggregation == "firehose"
 
+  ec2_cron = var.load_strategy == "ec2_cron"
+
   backfill        = var.backfill.mode != "none"
   backfill_export = var.backfill.mode == "export"
 
@@ -121,10 +123,12 @@ module "redshift_loader" {
   lambda_zip_path         = data.archive_file.lambda.output_path
   lambda_zip_base64sha256 = data.archive_file.lambda.output_base64sha256
 
-  load_strategy    = var.load_strategy
-  s3_event         = var.loader.s3_event
-  schedule         = var.loader.schedule
-  async_invocation = var.loader.async_invocation
+  load_strategy = var.load_strategy
+  s3_event      = var.loader.s3_event
+  # The lag alarm's window follows the host's timer.
+  ec2_cron_rate_minutes = local.ec2_cron ? module.ec2_cron[0].rate_minutes : null
+  schedule              = var.loader.schedule
+  async_invocation      = var.loader.async_invocation
 
   target = {
     kind               = var.redshift.kind
@@ -172,6 +176,38 @@ module "redshift_loader" {
   statement_timeout_ms        = var.loader.statement_timeout_ms
   log_level                   = var.loader.log_level
   log_retention_days          = var.loader.log_retention_days
+}
+
+# load_strategy = "ec2_cron": a host in a group of one runs the loader CLI (same package, same CDC_* environment, same
+# role) from a systemd timer. The package is the functions' zip, uploaded next to the data under <prefix>/artifacts/.
+module "ec2_cron" {
+  source = "./modules/ec2_cron"
+  count  = local.ec2_cron ? 1 : 0
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = local.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+
+  subnet_ids          = var.ec2_cron.subnet_ids
+  instance_type       = var.ec2_cron.instance_type
+  architecture        = var.ec2_cron.architecture
+  rate_minutes        = var.ec2_cron.rate_minutes
+  root_volume_size_gb = var.ec2_cron.root_volume_size_gb
+  ami_ssm_parameter   = var.ec2_cron.ami_ssm_parameter
+  log_retention_days  = var.ec2_cron.log_retention_days
+  # A psycopg2 loader reaches the cluster through the groups it admits, as the loader function does.
+  security_group_ids = var.redshift.executor == "psycopg2" ? try(var.redshift.vpc.security_group_ids, []) : []
+
+  role_name              = module.redshift_loader.loader_role_name
+  loader_environment     = module.redshift_loader.loader_environment
+  loader_timeout_seconds = module.redshift_loader.loader_timeout_seconds
+
+  bucket_name    = module.s3_sink.bucket_name
+  bucket_arn     = module.s3_sink.bucket_arn
+  prefix         = var.bucket.prefix
+  package_path   = data.archive_file.lambda.output_path
+  package_sha256 = data.archive_file.lambda.output_sha256
 }
 
 # The backfill reads the table once into raw/ as snapshot envelopes that the loader above merges like any change.

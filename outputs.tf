@@ -107,7 +107,7 @@ output "load_queue_url" {
 }
 
 output "load_schedule_arn" {
-  description = "ARN of the schedule that runs the loader: every loader.schedule.rate_minutes with load_strategy = \"schedule\", the reconciliation pass every loader.s3_event.reconcile_rate_minutes with \"s3_event\"."
+  description = "ARN of the schedule that runs the loader: every loader.schedule.rate_minutes with load_strategy = \"schedule\", the reconciliation pass every loader.s3_event.reconcile_rate_minutes with \"s3_event\"; null with \"ec2_cron\" (the host's timer is the trigger)."
   value       = module.redshift_loader.schedule_arn
 }
 
@@ -149,4 +149,19 @@ output "backfill_cursor_table_name" {
 output "backfill_command" {
   description = "The command that starts a backfill (null when backfill.mode = \"none\"); status, resume and cancel take the same --function."
   value       = local.backfill ? "python -m ddb_cdc.cli backfill start --function ${module.backfill[0].function_name}" : null
+}
+
+output "ec2_cron_autoscaling_group_name" {
+  description = "The Auto Scaling group of one whose instance runs the loader CLI (load_strategy = \"ec2_cron\"), or null."
+  value       = try(module.ec2_cron[0].autoscaling_group_name, null)
+}
+
+output "ec2_cron_launch_template_id" {
+  description = "The loader host's launch template; its latest version holds the #cloud-config user data (load_strategy = \"ec2_cron\"), or null."
+  value       = try(module.ec2_cron[0].launch_template_id, null)
+}
+
+output "ec2_cron_log_group_name" {
+  description = "The log group of the loader host's runs, one stream per instance ID (load_strategy = \"ec2_cron\"), or null."
+  value       = try(module.ec2_cron[0].log_group_name, null)
 }

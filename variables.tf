@@ -147,21 +147,93 @@ variable "load_strategy" {
   description = <<-EOT
     What triggers a load into Redshift. "s3_event" (default): S3 notifications -> SQS -> loader with a batching window
     (one COPY per window; this stack then owns the bucket's notification configuration). "schedule": EventBridge
-    Scheduler every loader.schedule.rate_minutes; each run loads every file not yet in the ledger.
-    "ec2_cron" and "emr_compaction" are planned and rejected until they exist.
+    Scheduler every loader.schedule.rate_minutes; each run loads every file not yet in the ledger. "ec2_cron": one
+    instance in an Auto Scaling group of one (in ec2_cron.subnet_ids) runs the loader CLI from a systemd timer every
+    ec2_cron.rate_minutes, under the loader's role. "emr_compaction" is planned and rejected until it exists.
   EOT
   type        = string
   default     = "s3_event"
   nullable    = false
 
   validation {
-    condition     = !contains(["ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy \"ec2_cron\" and \"emr_compaction\" are planned but not built yet; use \"s3_event\" or \"schedule\"."
+    condition     = var.load_strategy != "emr_compaction"
+    error_message = "load_strategy \"emr_compaction\" is planned but not built yet; use \"s3_event\", \"schedule\" or \"ec2_cron\"."
   }
 
   validation {
     condition     = contains(["s3_event", "schedule", "ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy must be \"s3_event\" or \"schedule\"."
+    error_message = "load_strategy must be \"s3_event\", \"schedule\" or \"ec2_cron\"."
+  }
+}
+
+variable "ec2_cron" {
+  description = <<-EOT
+    The loader host when load_strategy = "ec2_cron" (modules/ec2_cron; ignored otherwise). subnet_ids (required, at
+    least one; they need a route to AWS APIs and the package repositories), instance_type (default "t4g.nano"),
+    architecture ("arm64" or "x86_64"; default: the instance type's, arm64 for t4g.nano), rate_minutes (1-1440, default 5:
+    the systemd timer's cadence, which the lag alarm follows), root_volume_size_gb (8-1024, default 8),
+    ami_ssm_parameter (default /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<architecture>; Amazon
+    Linux 2023 only), log_retention_days (default 30). Unset fields take modules/ec2_cron's defaults.
+  EOT
+  type = object({
+    subnet_ids          = optional(list(string), [])
+    instance_type       = optional(string)
+    architecture        = optional(string)
+    rate_minutes        = optional(number)
+    root_volume_size_gb = optional(number)
+    ami_ssm_parameter   = optional(string)
+    log_retention_days  = optional(number)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.load_strategy != "ec2_cron" || length(var.ec2_cron.subnet_ids) >= 1
+    error_message = "ec2_cron.subnet_ids must name at least one subnet when load_strategy = \"ec2_cron\": the loader host's Auto Scaling group places its instance there."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.ec2_cron.subnet_ids : can(regex("^subnet-[0-9a-f]+$", id))])
+    error_message = "ec2_cron.subnet_ids must be subnet IDs (subnet-...)."
+  }
+
+  validation {
+    condition     = var.ec2_cron.instance_type == null || can(regex("^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\\.[a-z0-9]+$", coalesce(var.ec2_cron.instance_type, "t4g.nano")))
+    error_message = "ec2_cron.instance_type must be an EC2 instance type such as t4g.nano or t3.micro."
+  }
+
+  validation {
+    condition     = var.ec2_cron.architecture == null || contains(["arm64", "x86_64"], coalesce(var.ec2_cron.architecture, "arm64"))
+    error_message = "ec2_cron.architecture must be \"arm64\" or \"x86_64\"."
+  }
+
+  # Only when both are given: an unset architecture follows the instance type, and an unset instance type is t4g.nano.
+  validation {
+    condition = (
+      var.ec2_cron.architecture == null || var.ec2_cron.instance_type == null ||
+      try(var.ec2_cron.architecture == (can(regex("^([a-z]+[0-9]+g|a1\\.)", var.ec2_cron.instance_type)) ? "arm64" : "x86_64"), true)
+    )
+    error_message = "ec2_cron.architecture must match ec2_cron.instance_type: Graviton families (t4g, m7g, c7gn, ...) run arm64, the others x86_64. Leave architecture unset to follow the instance type."
+  }
+
+  validation {
+    condition     = var.ec2_cron.rate_minutes == null || try(floor(var.ec2_cron.rate_minutes) == var.ec2_cron.rate_minutes && var.ec2_cron.rate_minutes >= 1 && var.ec2_cron.rate_minutes <= 1440, false)
+    error_message = "ec2_cron.rate_minutes must be a whole number of minutes from 1 to 1440."
+  }
+
+  validation {
+    condition     = var.ec2_cron.root_volume_size_gb == null || try(floor(var.ec2_cron.root_volume_size_gb) == var.ec2_cron.root_volume_size_gb && var.ec2_cron.root_volume_size_gb >= 8 && var.ec2_cron.root_volume_size_gb <= 1024, false)
+    error_message = "ec2_cron.root_volume_size_gb must be a whole number of GiB from 8 to 1024 (Amazon Linux 2023 needs 8)."
+  }
+
+  validation {
+    condition     = var.ec2_cron.ami_ssm_parameter == null || can(regex("^/[A-Za-z0-9_./-]+$", coalesce(var.ec2_cron.ami_ssm_parameter, "/")))
+    error_message = "ec2_cron.ami_ssm_parameter must be an SSM parameter name starting with \"/\", e.g. /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64."
+  }
+
+  validation {
+    condition     = var.ec2_cron.log_retention_days == null || contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], coalesce(var.ec2_cron.log_retention_days, 30))
+    error_message = "ec2_cron.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   }
 }
 

@@ -52,6 +52,7 @@ module "cdc" {
   alarm_actions  = var.alarm_actions
 
   load_strategy = var.load_strategy
+  ec2_cron      = var.ec2_cron
   redshift      = local.redshift
   target_spec   = var.target_spec
   loader        = var.loader

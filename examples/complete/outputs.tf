@@ -82,3 +82,13 @@ output "backfill_command" {
   description = "The command that starts a backfill (null unless backfill.mode is set): python -m ddb_cdc.cli backfill start --function <name>."
   value       = module.cdc.backfill_command
 }
+
+output "ec2_cron_autoscaling_group_name" {
+  description = "The loader host's Auto Scaling group (load_strategy = \"ec2_cron\"), or null. Open a shell on its instance with Session Manager: aws ssm start-session --target <instance id>."
+  value       = module.cdc.ec2_cron_autoscaling_group_name
+}
+
+output "ec2_cron_log_group_name" {
+  description = "The loader host's log group, one stream per instance (load_strategy = \"ec2_cron\"), or null."
+  value       = module.cdc.ec2_cron_log_group_name
+}

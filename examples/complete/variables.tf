@@ -99,9 +99,24 @@ variable "tags" {
 }
 
 variable "load_strategy" {
-  description = "s3_event or schedule (see the root module)."
+  description = "s3_event, schedule or ec2_cron (see the root module)."
   type        = string
   default     = "s3_event"
+}
+
+variable "ec2_cron" {
+  description = "The loader host when load_strategy = \"ec2_cron\" (see the root module's `ec2_cron` input): subnet_ids (required then), instance_type, architecture, rate_minutes, root_volume_size_gb, ami_ssm_parameter, log_retention_days."
+  type = object({
+    subnet_ids          = optional(list(string), [])
+    instance_type       = optional(string)
+    architecture        = optional(string)
+    rate_minutes        = optional(number)
+    root_volume_size_gb = optional(number)
+    ami_ssm_parameter   = optional(string)
+    log_retention_days  = optional(number)
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "redshift" {

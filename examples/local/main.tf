@@ -11,6 +11,8 @@ locals {
   db_user            = "cdc_loader"
   target_schema      = "cdc"
   target_table       = "readings"
+
+  ec2_cron = var.load_strategy == "ec2_cron"
 }
 
 provider "aws" {
@@ -25,8 +27,10 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
+    autoscaling        = var.endpoint
     cloudwatch         = var.endpoint
     dynamodb           = var.endpoint
+    ec2                = var.endpoint
     events             = var.endpoint
     firehose           = var.endpoint
     iam                = var.endpoint
@@ -39,6 +43,7 @@ provider "aws" {
     scheduler          = var.endpoint
     sns                = var.endpoint
     sqs                = var.endpoint
+    ssm                = var.endpoint
     stepfunctions      = var.endpoint
     sts                = var.endpoint
   }
@@ -86,6 +91,13 @@ module "cdc" {
   }
 
   load_strategy = var.load_strategy
+  # The loader host's group places its one instance in the demo subnet (the emulator runs nothing on it: the sandbox
+  # reads its user data and runs the timer's command itself).
+  ec2_cron = {
+    subnet_ids         = aws_subnet.loader_host[*].id
+    rate_minutes       = var.ec2_cron_rate_minutes
+    log_retention_days = 1
+  }
   redshift = {
     kind               = "provisioned"
     cluster_identifier = local.cluster_identifier
@@ -148,4 +160,26 @@ resource "aws_redshift_cluster" "warehouse" {
   publicly_accessible = false
   iam_roles           = [module.cdc.copy_role_arn]
   skip_final_snapshot = true
+}
+
+# load_strategy = "ec2_cron": a network for the loader host. The emulator needs no route out; a real VPC would need a
+# NAT gateway or VPC endpoints (see modules/ec2_cron/README.md).
+resource "aws_vpc" "loader_host" {
+  #checkov:skip=CKV2_AWS_11:Emulated VPC: flow logs have nowhere to go in the sandbox.
+  #checkov:skip=CKV2_AWS_12:Emulated VPC: its default security group carries no traffic; the host uses its own group.
+  count = local.ec2_cron ? 1 : 0
+
+  cidr_block           = "10.42.0.0/16"
+  enable_dns_support   = true
+  enable_dns_hostnames = true
+  tags                 = { Name = "${var.name}-loader-host" }
+}
+
+resource "aws_subnet" "loader_host" {
+  count = local.ec2_cron ? 1 : 0
+
+  vpc_id            = aws_vpc.loader_host[0].id
+  cidr_block        = "10.42.1.0/24"
+  availability_zone = "us-east-1a"
+  tags              = { Name = "${var.name}-loader-host" }
 }

@@ -89,8 +89,23 @@ output "load_queue_url" {
 }
 
 output "load_schedule_arn" {
-  description = "The load schedule (load_strategy = schedule only)."
+  description = "The load schedule (schedule), or the reconciliation schedule (s3_event); null for ec2_cron."
   value       = module.cdc.load_schedule_arn
+}
+
+output "ec2_cron_autoscaling_group_name" {
+  description = "The loader host's Auto Scaling group (load_strategy = ec2_cron only): the sandbox reads its launch template's user data."
+  value       = module.cdc.ec2_cron_autoscaling_group_name
+}
+
+output "ec2_cron_launch_template_id" {
+  description = "The loader host's launch template (load_strategy = ec2_cron only)."
+  value       = module.cdc.ec2_cron_launch_template_id
+}
+
+output "ec2_cron_log_group_name" {
+  description = "The loader host's log group (load_strategy = ec2_cron only)."
+  value       = module.cdc.ec2_cron_log_group_name
 }
 
 output "load_alerts_topic_arn" {

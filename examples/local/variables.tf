@@ -34,7 +34,7 @@ variable "aggregation" {
 }
 
 variable "load_strategy" {
-  description = "s3_event or schedule (see the root module)."
+  description = "s3_event, schedule or ec2_cron (see the root module). ec2_cron also creates a VPC and a subnet for the loader host."
   type        = string
   default     = "s3_event"
 }
@@ -74,4 +74,10 @@ variable "adopt_table" {
   description = "Controls whether the table <name>-readings is adopted (true: the demo created and seeded it before this apply, with a NEW_AND_OLD_IMAGES stream) or created here (false)."
   type        = bool
   default     = false
+}
+
+variable "ec2_cron_rate_minutes" {
+  description = "Minutes between two loads of the ec2_cron host's timer (load_strategy = ec2_cron); the sandbox runs the timer on its own clock."
+  type        = number
+  default     = 1
 }

@@ -1,6 +1,7 @@
 # Warehouse loader: the loader Lambda (one COPY + MERGE transaction per invocation,
 # single concurrency), its trigger (S3 notifications through SQS, or EventBridge
-# Scheduler), the Data API completion function, alerts, alarms and least-privilege IAM.
+# Scheduler; none for ec2_cron, whose host runs the loader CLI under this role), the
+# Data API completion function, alerts, alarms and least-privilege IAM.
 
 data "aws_caller_identity" "current" {}
 
@@ -24,6 +25,7 @@ locals {
 
   s3_event       = var.load_strategy == "s3_event"
   schedule       = var.load_strategy == "schedule"
+  ec2_cron       = var.load_strategy == "ec2_cron"
   data_api       = var.executor == "data_api"
   psycopg2       = var.executor == "psycopg2"
   async_data_api = local.data_api && var.data_api_mode == "async"
@@ -47,8 +49,14 @@ locals {
   # AWS guidance for SQS event sources: at least 6x the function timeout, plus the batching window.
   queue_visibility_timeout = 6 * local.loader_timeout + var.s3_event.maximum_batching_window_in_seconds
 
-  # Minutes between scheduled runs: the load schedule, or the reconciliation schedule of s3_event.
-  run_cadence_minutes = local.schedule ? var.schedule.rate_minutes : var.s3_event.reconcile_rate_minutes
+  # Minutes between scheduled runs: the load schedule, the ec2_cron host's timer, or the reconciliation schedule of
+  # s3_event. ec2_cron has no EventBridge schedule: the host's timer is its only trigger.
+  run_cadence_minutes = (
+    local.schedule ? var.schedule.rate_minutes :
+    local.ec2_cron ? var.ec2_cron_rate_minutes :
+    var.s3_event.reconcile_rate_minutes
+  )
+  create_schedule = !local.ec2_cron
   # The longest gap between two ReplicationLagSeconds datapoints of a healthy loader: one cadence, plus one run
   # (a run publishes when it ends, up to the function timeout after it started), plus 5 minutes for Scheduler's
   # delivery and CloudWatch's ingestion. The lag alarm fires only when every period of this window is breaching
@@ -275,7 +283,11 @@ resource "aws_sqs_queue" "invoke_dlq" {
 # ---------------------------------------------------------------------------
 
 # The Data API only lets the IAM role that ran a statement describe it and read
-# its result, so the completion function runs under the loader's role.
+# its result, so the completion function runs under the loader's role. For the
+# same reason the ec2_cron host runs as this role too (its instance profile holds
+# it): a separate host role would own the statements, the completion function could
+# not describe them, and a serverless target would see another database user
+# (IAMR:<role name>) than the one granted on the target schema.
 
 data "aws_iam_policy_document" "lambda_assume_role" {
   statement {
@@ -283,7 +295,7 @@ data "aws_iam_policy_document" "lambda_assume_role" {
 
     principals {
       type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
+      identifiers = local.ec2_cron ? ["lambda.amazonaws.com", "ec2.amazonaws.com"] : ["lambda.amazonaws.com"]
     }
   }
 }
@@ -665,6 +677,8 @@ resource "aws_lambda_event_source_mapping" "load" {
 # ---------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "scheduler_assume_role" {
+  count = local.create_schedule ? 1 : 0
+
   statement {
     actions = ["sts:AssumeRole"]
 
@@ -682,13 +696,17 @@ data "aws_iam_policy_document" "scheduler_assume_role" {
 }
 
 resource "aws_iam_role" "scheduler" {
+  count = local.create_schedule ? 1 : 0
+
   name               = "${local.loader_name}-scheduler"
   description        = "EventBridge Scheduler invoking ${local.loader_name}"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role.json
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume_role[0].json
   tags               = var.tags
 }
 
 data "aws_iam_policy_document" "scheduler" {
+  count = local.create_schedule ? 1 : 0
+
   statement {
     sid       = "InvokeLoader"
     actions   = ["lambda:InvokeFunction"]
@@ -712,12 +730,16 @@ data "aws_iam_policy_document" "scheduler" {
 }
 
 resource "aws_iam_role_policy" "scheduler" {
+  count = local.create_schedule ? 1 : 0
+
   name   = "invoke-loader"
-  role   = aws_iam_role.scheduler.id
-  policy = data.aws_iam_policy_document.scheduler.json
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler[0].json
 }
 
 resource "aws_scheduler_schedule" "load" {
+  count = local.create_schedule ? 1 : 0
+
   name                = local.loader_name
   description         = "${local.schedule ? "Loads" : "Reconciles: loads"} every ${var.table_name} file not yet in the ledger, every ${local.run_cadence_minutes} minutes"
   schedule_expression = "rate(${local.run_cadence_minutes} ${local.run_cadence_minutes == 1 ? "minute" : "minutes"})"
@@ -729,7 +751,7 @@ resource "aws_scheduler_schedule" "load" {
 
   target {
     arn      = aws_lambda_function.loader.arn
-    role_arn = aws_iam_role.scheduler.arn
+    role_arn = aws_iam_role.scheduler[0].arn
     input    = jsonencode({ trigger = "schedule" })
 
     retry_policy {
@@ -745,20 +767,21 @@ resource "aws_scheduler_schedule" "load" {
   depends_on = [aws_iam_role_policy.scheduler]
 }
 
-# Addresses before the schedule also served "s3_event": a schedule-mode stack keeps its role and schedule.
+# The schedule was unconditional while every strategy but ec2_cron had one: a stack applied then keeps its role and
+# schedule. (Stacks from before that, when only "schedule" had them, already hold these [0] addresses.)
 moved {
-  from = aws_iam_role.scheduler[0]
-  to   = aws_iam_role.scheduler
+  from = aws_iam_role.scheduler
+  to   = aws_iam_role.scheduler[0]
 }
 
 moved {
-  from = aws_iam_role_policy.scheduler[0]
-  to   = aws_iam_role_policy.scheduler
+  from = aws_iam_role_policy.scheduler
+  to   = aws_iam_role_policy.scheduler[0]
 }
 
 moved {
-  from = aws_scheduler_schedule.load[0]
-  to   = aws_scheduler_schedule.load
+  from = aws_scheduler_schedule.load
+  to   = aws_scheduler_schedule.load[0]
 }
 
 # ---------------------------------------------------------------------------
@@ -949,7 +972,7 @@ resource "aws_cloudwatch_metric_alarm" "load_failures" {
 # running, or fails before it can measure, alarms as surely as one that falls behind.
 resource "aws_cloudwatch_metric_alarm" "lag" {
   alarm_name        = "${local.loader_name}-lag"
-  alarm_description = "Either the oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s, or the loader published no ReplicationLagSeconds for ${local.lag_alarm_evaluation_periods * local.lag_alarm_period} s although it runs every ${local.run_cadence_minutes} min (not invoked, or failing before it measures)."
+  alarm_description = "Either the oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s, or the loader published no ReplicationLagSeconds for ${local.lag_alarm_evaluation_periods * local.lag_alarm_period} s although it runs every ${local.run_cadence_minutes} min (${local.ec2_cron ? "the ec2_cron host is down or its timer stopped" : "not invoked"}, or failing before it measures)."
 
   namespace   = var.metric_namespace
   metric_name = "ReplicationLagSeconds"

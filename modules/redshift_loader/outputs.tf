@@ -39,8 +39,8 @@ output "invoke_dlq_url" {
 }
 
 output "schedule_arn" {
-  description = "ARN of the EventBridge Scheduler schedule that runs the loader: the load trigger (load_strategy = \"schedule\") or the reconciliation pass (\"s3_event\")."
-  value       = aws_scheduler_schedule.load.arn
+  description = "ARN of the EventBridge Scheduler schedule that runs the loader: the load trigger (load_strategy = \"schedule\") or the reconciliation pass (\"s3_event\"); null for \"ec2_cron\", whose host's timer is the only trigger."
+  value       = try(aws_scheduler_schedule.load[0].arn, null)
 }
 
 output "sns_topic_kms_key_arn" {
@@ -61,4 +61,24 @@ output "copy_role_arn" {
 output "manifests_prefix" {
   description = "Key prefix of this table's load manifests, with a trailing slash (e.g. \"cdc/manifests/orders/\")."
   value       = local.manifests_prefix
+}
+
+output "loader_role_name" {
+  description = "Name of the loader's execution role. With load_strategy = \"ec2_cron\" EC2 may assume it too: the ec2_cron host's instance profile holds it."
+  value       = aws_iam_role.loader.name
+}
+
+output "loader_environment" {
+  description = "The loader function's environment (every CDC_* variable and LOG_LEVEL): what the loader CLI (python -m ddb_cdc.cli) reads to run the same loads. No secret is in it: secrets are read from Secrets Manager or SSM at run time."
+  value       = tomap(local.environment)
+}
+
+output "loader_policy_json" {
+  description = "The loader role's permissions (its inline policy document): S3 prefixes, Redshift, secrets, alerts, metrics, logs and key. Its statement-owner condition names the loader role, so it serves identities that run as that role."
+  value       = data.aws_iam_policy_document.loader.json
+}
+
+output "loader_timeout_seconds" {
+  description = "Timeout of one load in seconds (the loader function's timeout): the ec2_cron host's service gets the same limit."
+  value       = local.loader_timeout
 }

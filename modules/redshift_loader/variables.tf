@@ -121,20 +121,38 @@ variable "load_strategy" {
   description = <<-EOT
     What triggers a load. "s3_event": S3 notifications for new raw/ objects go to an SQS queue that the loader reads with a
     batching window, so one COPY covers every file of a window. "schedule": EventBridge Scheduler invokes the loader every
-    schedule.rate_minutes; it loads every raw/ file not yet in the ledger, so a missed run leaves no gap.
+    schedule.rate_minutes; it loads every raw/ file not yet in the ledger, so a missed run leaves no gap. "ec2_cron": a host
+    (modules/ec2_cron, wired by the root) runs the same load with the loader CLI every ec2_cron_rate_minutes; this module then
+    builds no trigger, lets EC2 assume the loader's role (the host runs as it), and keeps the completion function and alarms.
   EOT
   type        = string
   default     = "s3_event"
   nullable    = false
 
   validation {
-    condition     = !contains(["ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy \"ec2_cron\" and \"emr_compaction\" are planned but not built yet; use \"s3_event\" or \"schedule\"."
+    condition     = var.load_strategy != "emr_compaction"
+    error_message = "load_strategy \"emr_compaction\" is planned but not built yet; use \"s3_event\", \"schedule\" or \"ec2_cron\"."
   }
 
   validation {
     condition     = contains(["s3_event", "schedule", "ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy must be \"s3_event\" or \"schedule\"."
+    error_message = "load_strategy must be \"s3_event\", \"schedule\" or \"ec2_cron\"."
+  }
+}
+
+variable "ec2_cron_rate_minutes" {
+  description = "Minutes between two loads of the ec2_cron host's timer (the ec2_cron module's rate_minutes), required when load_strategy = \"ec2_cron\" and ignored otherwise. It sets the lag alarm's window: a healthy host publishes ReplicationLagSeconds once per run."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.ec2_cron_rate_minutes == null || try(floor(var.ec2_cron_rate_minutes) == var.ec2_cron_rate_minutes && var.ec2_cron_rate_minutes >= 1 && var.ec2_cron_rate_minutes <= 1440, false)
+    error_message = "ec2_cron_rate_minutes must be a whole number from 1 to 1440."
+  }
+
+  validation {
+    condition     = var.load_strategy != "ec2_cron" || var.ec2_cron_rate_minutes != null
+    error_message = "ec2_cron_rate_minutes is required when load_strategy = \"ec2_cron\" (pass the ec2_cron module's rate_minutes output)."
   }
 }
 

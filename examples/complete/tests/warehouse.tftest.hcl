@@ -12,7 +12,7 @@ mock_provider "aws" {
     defaults = { account_id = "123456789012" }
   }
   mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
+    defaults = { name = "eu-west-1", id = "eu-west-1" }
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }
@@ -50,6 +50,7 @@ mock_provider "archive" {
   mock_data "archive_file" {
     defaults = {
       output_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      output_sha256       = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     }
   }
 }
@@ -218,4 +219,24 @@ run "rejects_fewer_than_three_subnets" {
   }
 
   expect_failures = [var.warehouse]
+}
+
+run "ec2_cron_passes_through_to_the_loader_host" {
+  command = plan
+
+  variables {
+    redshift = {
+      kind             = "serverless"
+      database         = "dev"
+      workgroup_name   = "analytics"
+      create_copy_role = true
+    }
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], rate_minutes = 15 }
+  }
+
+  assert {
+    condition     = output.ec2_cron_autoscaling_group_name == "orders-cdc-ec2-loader" && output.ec2_cron_log_group_name == "/ddb-cdc/orders-cdc/ec2-loader"
+    error_message = "The example must pass ec2_cron through to the root module's loader host."
+  }
 }

@@ -184,10 +184,10 @@ run "s3_event_creates_queue_mapping_and_notification_only" {
 
   assert {
     condition = (
-      aws_scheduler_schedule.load.schedule_expression == "rate(60 minutes)" &&
-      jsondecode(aws_scheduler_schedule.load.target[0].input) == { trigger = "schedule" } &&
-      aws_scheduler_schedule.load.target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
-      aws_scheduler_schedule.load.target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(60 minutes)" &&
+      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
+      aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      aws_scheduler_schedule.load[0].target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
       output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
     )
     error_message = "load_strategy = \"s3_event\" must also run a reconciliation pass (every file not in the ledger) every 60 minutes."
@@ -512,13 +512,13 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
 
   assert {
     condition = (
-      aws_scheduler_schedule.load.schedule_expression == "rate(15 minutes)" &&
-      aws_scheduler_schedule.load.flexible_time_window[0].mode == "OFF" &&
-      aws_scheduler_schedule.load.target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
-      jsondecode(aws_scheduler_schedule.load.target[0].input) == { trigger = "schedule" } &&
-      aws_scheduler_schedule.load.target[0].retry_policy[0].maximum_retry_attempts == 2 &&
-      aws_scheduler_schedule.load.target[0].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
-      aws_scheduler_schedule.load.target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(15 minutes)" &&
+      aws_scheduler_schedule.load[0].flexible_time_window[0].mode == "OFF" &&
+      aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
+      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_retry_attempts == 2 &&
+      aws_scheduler_schedule.load[0].target[0].retry_policy[0].maximum_event_age_in_seconds == 3600 &&
+      aws_scheduler_schedule.load[0].target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
       output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader"
     )
     error_message = "The schedule must invoke the loader every 15 minutes with {\"trigger\":\"schedule\"}, retries and a DLQ."
@@ -526,11 +526,11 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
 
   assert {
     condition = (
-      one(data.aws_iam_policy_document.scheduler_assume_role.statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
-      [for s in data.aws_iam_policy_document.scheduler.statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
-      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
-      one([for s in data.aws_iam_policy_document.scheduler.statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
-      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
+      one(data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
+      [for s in data.aws_iam_policy_document.scheduler[0].statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"])
     )
     error_message = "The scheduler role may only invoke the loader and send to the invoke DLQ."
   }
@@ -545,7 +545,7 @@ run "schedule_of_one_minute_is_singular" {
   }
 
   assert {
-    condition     = aws_scheduler_schedule.load.schedule_expression == "rate(1 minute)"
+    condition     = aws_scheduler_schedule.load[0].schedule_expression == "rate(1 minute)"
     error_message = "Scheduler accepts rate(1 minute), not rate(1 minutes)."
   }
 }
@@ -923,9 +923,85 @@ run "reconciliation_rate_sets_the_s3_event_schedule_and_lag_window" {
   # 60 + 120 + 300 = 480 s -> 2 periods of 300 s.
   assert {
     condition = (
-      aws_scheduler_schedule.load.schedule_expression == "rate(1 minute)" &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(1 minute)" &&
       aws_cloudwatch_metric_alarm.lag.evaluation_periods == 2
     )
     error_message = "s3_event.reconcile_rate_minutes must set the reconciliation rate and the lag window."
+  }
+}
+
+run "ec2_cron_builds_no_trigger_and_lets_ec2_assume_the_loader_role" {
+  command = plan
+
+  variables {
+    load_strategy         = "ec2_cron"
+    ec2_cron_rate_minutes = 5
+  }
+
+  assert {
+    condition = (
+      length(aws_sqs_queue.load) == 0 &&
+      length(aws_lambda_event_source_mapping.load) == 0 &&
+      length(aws_s3_bucket_notification.raw) == 0 &&
+      length(aws_scheduler_schedule.load) == 0 &&
+      length(aws_iam_role.scheduler) == 0 &&
+      length(aws_iam_role_policy.scheduler) == 0 &&
+      output.schedule_arn == null &&
+      output.queue_url == null
+    )
+    error_message = "load_strategy = \"ec2_cron\" must create no queue, notification or schedule: the host's timer is the only trigger."
+  }
+
+  assert {
+    condition = (
+      length(aws_lambda_function.completion) == 1 &&
+      length(aws_cloudwatch_event_rule.statement_status) == 1 &&
+      aws_cloudwatch_metric_alarm.lag.treat_missing_data == "breaching" &&
+      length(aws_cloudwatch_metric_alarm.load_dlq_depth) == 0
+    )
+    error_message = "The completion function (async Data API outcomes) and the lag alarm must stay."
+  }
+
+  assert {
+    condition     = one(data.aws_iam_policy_document.lambda_assume_role.statement[0].principals).identifiers == toset(["lambda.amazonaws.com", "ec2.amazonaws.com"])
+    error_message = "The host runs as the loader's role (so it owns the same Data API statements and database user): EC2 must be able to assume it."
+  }
+
+  # rate 5 min: 300 + 120 + 300 = 720 s -> 3 periods of 300 s.
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lag.period == 300 &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 3 &&
+      strcontains(aws_cloudwatch_metric_alarm.lag.alarm_description, "runs every 5 min (the ec2_cron host is down or its timer stopped")
+    )
+    error_message = "The lag window must follow the host's timer."
+  }
+
+  assert {
+    condition = (
+      output.loader_environment == aws_lambda_function.loader.environment[0].variables &&
+      output.loader_environment["CDC_TABLE_NAME"] == "orders" &&
+      output.loader_environment["LOG_LEVEL"] == "INFO" &&
+      output.loader_timeout_seconds == 120 &&
+      output.loader_role_name == aws_iam_role.loader.name
+    )
+    error_message = "The loader's environment, timeout and role must be output for the host."
+  }
+}
+
+run "other_strategies_keep_lambda_as_the_only_principal" {
+  command = plan
+
+  variables {
+    load_strategy         = "schedule"
+    ec2_cron_rate_minutes = 5
+  }
+
+  assert {
+    condition = (
+      one(data.aws_iam_policy_document.lambda_assume_role.statement[0].principals).identifiers == toset(["lambda.amazonaws.com"]) &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(15 minutes)"
+    )
+    error_message = "Only ec2_cron lets EC2 assume the loader's role; ec2_cron_rate_minutes is ignored by the other strategies."
   }
 }

@@ -141,14 +141,36 @@ run "lambda_zip_hash_rejects_hex_digest" {
   expect_failures = [var.lambda_zip_base64sha256]
 }
 
-run "load_strategy_rejects_unbuilt_ec2_cron" {
+run "ec2_cron_needs_the_host_rate" {
   command = plan
 
   variables {
     load_strategy = "ec2_cron"
   }
 
-  expect_failures = [var.load_strategy]
+  expect_failures = [var.ec2_cron_rate_minutes]
+}
+
+run "ec2_cron_rate_rejects_zero" {
+  command = plan
+
+  variables {
+    load_strategy         = "ec2_cron"
+    ec2_cron_rate_minutes = 0
+  }
+
+  expect_failures = [var.ec2_cron_rate_minutes]
+}
+
+run "ec2_cron_rate_rejects_more_than_a_day" {
+  command = plan
+
+  variables {
+    load_strategy         = "ec2_cron"
+    ec2_cron_rate_minutes = 1441
+  }
+
+  expect_failures = [var.ec2_cron_rate_minutes]
 }
 
 run "load_strategy_rejects_unbuilt_emr_compaction" {

@@ -1,0 +1,438 @@
+# Root module: every aggregation x load_strategy combination plans and wires its trigger; load_strategy = "ec2_cron"
+# builds the loader host from the loader's own environment, role and package (its #cloud-config decoded with
+# yamldecode), and every root validation of the ec2_cron input refuses bad values in the user's words.
+
+mock_provider "aws" {
+  override_during = plan
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
+    }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1", id = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = { insecure_value = "ami-0123456789abcdef0" }
+  }
+  mock_data "aws_subnet" {
+    defaults = { vpc_id = "vpc-0123456789abcdef0" }
+  }
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:orders-cdc-writer-dlq"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/orders-cdc-writer-dlq"
+    }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = {
+      arn        = "arn:aws:dynamodb:us-east-1:123456789012:table/orders"
+      stream_arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-27T00:00:00.000"
+    }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn    = "arn:aws:s3:::orders-cdc-changes"
+      bucket = "orders-cdc-changes"
+    }
+  }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:orders-cdc-load-alerts" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:us-east-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+      key_id = "0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"
+    }
+  }
+  mock_resource "aws_scheduler_schedule" {
+    defaults = { arn = "arn:aws:scheduler:us-east-1:123456789012:schedule/default/orders-cdc-loader" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn       = "arn:aws:iam::123456789012:role/orders-cdc-redshift-copy"
+      unique_id = "AROAEXAMPLELOADER"
+    }
+  }
+  mock_resource "aws_iam_instance_profile" {
+    defaults = { arn = "arn:aws:iam::123456789012:instance-profile/orders-cdc-ec2-loader" }
+  }
+  mock_resource "aws_launch_template" {
+    defaults = {
+      id             = "lt-0123456789abcdef0"
+      latest_version = 1
+    }
+  }
+}
+
+mock_provider "archive" {
+  mock_data "archive_file" {
+    defaults = {
+      output_base64sha256 = "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+      output_sha256       = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    }
+  }
+}
+
+variables {
+  name = "orders-cdc"
+  table = {
+    name     = "orders"
+    create   = true
+    hash_key = { name = "order_id", type = "S" }
+  }
+  bucket = {
+    name   = "orders-cdc-changes"
+    prefix = "cdc"
+  }
+  redshift = {
+    kind             = "serverless"
+    database         = "dev"
+    workgroup_name   = "analytics"
+    create_copy_role = true
+  }
+  target_spec = {
+    schema = "cdc"
+    table  = "orders"
+  }
+  ec2_cron = {
+    subnet_ids = ["subnet-0a1b2c3d4e5f60718", "subnet-0b1c2d3e4f5a60718"]
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Every aggregation x load_strategy combination
+# ---------------------------------------------------------------------------
+
+run "lambda_with_s3_event" {
+  command = plan
+
+  variables {
+    aggregation   = "lambda"
+    load_strategy = "s3_event"
+  }
+
+  assert {
+    condition = (
+      length(module.firehose) == 0 && length(module.ec2_cron) == 0 &&
+      output.load_queue_url != null && output.load_schedule_arn != null &&
+      output.ec2_cron_autoscaling_group_name == null && output.ec2_cron_launch_template_id == null && output.ec2_cron_log_group_name == null
+    )
+    error_message = "lambda x s3_event: the S3 writer, the queue and the reconciliation schedule, no host."
+  }
+}
+
+run "lambda_with_schedule" {
+  command = plan
+
+  variables {
+    aggregation   = "lambda"
+    load_strategy = "schedule"
+  }
+
+  assert {
+    condition     = length(module.firehose) == 0 && length(module.ec2_cron) == 0 && output.load_queue_url == null && output.load_schedule_arn != null
+    error_message = "lambda x schedule: the S3 writer and the load schedule, no queue, no host."
+  }
+}
+
+run "lambda_with_ec2_cron" {
+  command = plan
+
+  variables {
+    aggregation   = "lambda"
+    load_strategy = "ec2_cron"
+  }
+
+  assert {
+    condition = (
+      length(module.firehose) == 0 && length(module.ec2_cron) == 1 &&
+      output.load_queue_url == null && output.load_schedule_arn == null &&
+      output.ec2_cron_autoscaling_group_name == "orders-cdc-ec2-loader" &&
+      output.ec2_cron_launch_template_id == "lt-0123456789abcdef0" &&
+      output.ec2_cron_log_group_name == "/ddb-cdc/orders-cdc/ec2-loader"
+    )
+    error_message = "lambda x ec2_cron: the S3 writer and the loader host, no queue and no schedule (the host's timer is the trigger)."
+  }
+}
+
+run "firehose_with_s3_event" {
+  command = plan
+
+  variables {
+    aggregation   = "firehose"
+    load_strategy = "s3_event"
+  }
+
+  assert {
+    condition     = length(module.firehose) == 1 && length(module.ec2_cron) == 0 && output.load_queue_url != null && output.load_schedule_arn != null
+    error_message = "firehose x s3_event: Firehose, the queue and the reconciliation schedule, no host."
+  }
+}
+
+run "firehose_with_schedule" {
+  command = plan
+
+  variables {
+    aggregation   = "firehose"
+    load_strategy = "schedule"
+  }
+
+  assert {
+    condition     = length(module.firehose) == 1 && length(module.ec2_cron) == 0 && output.load_queue_url == null && output.load_schedule_arn != null
+    error_message = "firehose x schedule: Firehose and the load schedule, no queue, no host."
+  }
+}
+
+run "firehose_with_ec2_cron" {
+  command = plan
+
+  variables {
+    aggregation   = "firehose"
+    load_strategy = "ec2_cron"
+  }
+
+  assert {
+    condition = (
+      length(module.firehose) == 1 && length(module.ec2_cron) == 1 &&
+      output.load_queue_url == null && output.load_schedule_arn == null &&
+      output.ec2_cron_autoscaling_group_name == "orders-cdc-ec2-loader"
+    )
+    error_message = "firehose x ec2_cron: Firehose and the loader host, no queue and no schedule."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# ec2_cron wiring
+# ---------------------------------------------------------------------------
+
+run "ec2_cron_host_runs_the_loader_with_its_environment_role_and_package" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron = {
+      subnet_ids   = ["subnet-0a1b2c3d4e5f60718"]
+      rate_minutes = 10
+    }
+    redshift = {
+      kind             = "serverless"
+      database         = "dev"
+      workgroup_name   = "analytics"
+      create_copy_role = true
+      data_api_mode    = "poll"
+    }
+    loader = { timeout = 600 }
+  }
+
+  assert {
+    condition = {
+      for line in compact(split("\n", one([for f in yamldecode(module.ec2_cron[0].user_data).write_files : f.content if f.path == "/etc/ddb-cdc/loader.env"]))) :
+      split("=", line)[0] => join("=", slice(split("=", line), 1, length(split("=", line))))
+      } == merge(module.redshift_loader.loader_environment, {
+        AWS_REGION         = "us-east-1"
+        AWS_DEFAULT_REGION = "us-east-1"
+    })
+    error_message = "loader.env must be the loader function's environment plus the region."
+  }
+
+  assert {
+    condition = (
+      module.redshift_loader.loader_environment["CDC_TABLE_NAME"] == "orders" &&
+      module.redshift_loader.loader_environment["CDC_DATA_API_MODE"] == "poll" &&
+      !anytrue([for k in keys(module.redshift_loader.loader_environment) : strcontains(k, "PASSWORD")])
+    )
+    error_message = "The environment must carry the loader's settings and no password."
+  }
+
+  assert {
+    condition = (
+      one([for f in yamldecode(module.ec2_cron[0].user_data).write_files : f.content if f.path == "/etc/ddb-cdc/artifact"]) == "s3://orders-cdc-changes/cdc/artifacts/ddb_cdc-e3b0c44298fc1c14.zip\n" &&
+      module.ec2_cron[0].artifact_uri == "s3://orders-cdc-changes/cdc/artifacts/ddb_cdc-e3b0c44298fc1c14.zip"
+    )
+    error_message = "The host must install the functions' zip, uploaded under <prefix>/artifacts/ keyed by its SHA-256."
+  }
+
+  assert {
+    condition = (
+      strcontains(one([for f in yamldecode(module.ec2_cron[0].user_data).write_files : f.content if f.path == "/etc/systemd/system/ddb-cdc-load.service"]), "TimeoutStartSec=600\n") &&
+      strcontains(one([for f in yamldecode(module.ec2_cron[0].user_data).write_files : f.content if f.path == "/etc/systemd/system/ddb-cdc-load.timer"]), "OnUnitActiveSec=10min\n") &&
+      yamldecode(module.ec2_cron[0].user_data).runcmd == [["bash", "/opt/ddb-cdc/install.sh"]]
+    )
+    error_message = "The service must get the loader's timeout, the timer ec2_cron.rate_minutes."
+  }
+
+  # 10 min + 600 s + 300 s = 1500 s -> 5 periods of 300 s.
+  assert {
+    condition     = module.redshift_loader.loader_role_name == "orders-cdc-loader" && module.ec2_cron[0].rate_minutes == 10
+    error_message = "The host must run as the loader's role, and the lag alarm must follow its timer."
+  }
+}
+
+run "ec2_cron_psycopg2_host_joins_the_cluster_groups" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    redshift = {
+      kind               = "provisioned"
+      database           = "dev"
+      cluster_identifier = "analytics"
+      db_user            = "cdc_loader"
+      executor           = "psycopg2"
+      db_secret_arn      = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift-AbCdEf"
+      psycopg2_layer_arn = "arn:aws:lambda:us-east-1:123456789012:layer:psycopg2:1"
+      copy_role_arn      = "arn:aws:iam::123456789012:role/redshift-copy"
+      vpc                = { subnet_ids = ["subnet-0c1d2e3f4a5b60718"], security_group_ids = ["sg-0ccccccccccccccc0"] }
+    }
+  }
+
+  assert {
+    condition = (
+      strcontains(one([for f in yamldecode(module.ec2_cron[0].user_data).write_files : f.content if f.path == "/opt/ddb-cdc/install.sh"]), "boto3 psycopg2-binary") &&
+      strcontains(module.ec2_cron[0].user_data, "CDC_DB_SECRET_ARN=arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift-AbCdEf\n")
+    )
+    error_message = "A psycopg2 host must install psycopg2-binary and name (never hold) the database secret."
+  }
+}
+
+# ---------------------------------------------------------------------------
+# Validations of the ec2_cron input
+# ---------------------------------------------------------------------------
+
+run "ec2_cron_needs_subnets" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = {}
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_subnets_are_not_needed_by_other_strategies" {
+  command = plan
+
+  variables {
+    load_strategy = "schedule"
+    ec2_cron      = {}
+  }
+
+  assert {
+    condition     = length(module.ec2_cron) == 0
+    error_message = "Without ec2_cron, ec2_cron.subnet_ids is not required."
+  }
+}
+
+run "ec2_cron_rejects_a_subnet_name" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["private-a"] }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_an_instance_size_alone" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], instance_type = "nano" }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_an_unknown_architecture" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], architecture = "aarch64" }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_x86_64_on_graviton" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], instance_type = "t4g.small", architecture = "x86_64" }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_a_rate_of_zero" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], rate_minutes = 0 }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_a_small_root_volume" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], root_volume_size_gb = 2 }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_an_ami_id_for_the_parameter" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], ami_ssm_parameter = "ami-0123456789abcdef0" }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "ec2_cron_rejects_an_unsupported_retention" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], log_retention_days = 2 }
+  }
+
+  expect_failures = [var.ec2_cron]
+}
+
+run "x86_64_instance_type_with_its_architecture_plans" {
+  command = plan
+
+  variables {
+    load_strategy = "ec2_cron"
+    ec2_cron      = { subnet_ids = ["subnet-0a1b2c3d4e5f60718"], instance_type = "t3.micro", architecture = "x86_64" }
+  }
+
+  assert {
+    condition     = module.ec2_cron[0].architecture == "x86_64"
+    error_message = "t3.micro with x86_64 must plan."
+  }
+}
