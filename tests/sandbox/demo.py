@@ -16,6 +16,10 @@
 before the apply, adopts it, and runs the backfill while the generator writes (see
 ``tests/sandbox/backfill_run.py``); ``--interrupt-backfill`` cancels and resumes it mid-scan.
 
+``--load ec2_cron`` runs the loader host(s) the Auto Scaling group launches: its user data is checked and its
+systemd timer runs ``python -m ddb_cdc.cli load`` from the uploaded package on the sandbox clock
+(``tests/sandbox/ec2_host.py``); ``--ec2-hosts 2`` runs two at once, as an instance refresh overlaps them.
+
 ``--faults outage,slowdown,kill-writer,odd-values`` (or ``all``) injects faults in the middle
 of the run (``tests/sandbox/faults.py``): the changes are then written in two halves, the
 warehouse outage is armed once the first half's first load committed, and the odd values and
@@ -47,6 +51,7 @@ import boto3
 from tests.rig.postgres import running_server
 from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
 from tests.sandbox.backfill_run import Backfill, seed_table
+from tests.sandbox.ec2_host import LoaderHosts, running_hosts
 from tests.sandbox.faults import FAULTS, FaultInjector, list_keys, parse_faults, queue_depth
 from tests.sandbox.report import Report
 from tests.sandbox.terraform_stack import AGGREGATIONS, DATA_API_MODES, LOAD_STRATEGIES, LocalStack
@@ -73,6 +78,7 @@ class Options:
     backfill: str = "none"  # BACKFILL_MODES
     seed_items: int = 20_000  # items in the table before the pipeline exists (with a backfill)
     interrupt_backfill: bool = False  # cancel and resume the backfill mid-scan
+    ec2_hosts: int = 1  # ec2_cron: loader hosts running the group's user data at once
 
 
 def _log(message: str) -> None:
@@ -319,6 +325,11 @@ def run_demo(options: Options) -> Report:
         stack.enter_context(runtime)
         with phases.timed("cli init"):
             run_init(endpoint, loader_env)
+        hosts: LoaderHosts | None = None
+        if outputs.get("ec2_cron_autoscaling_group_name"):
+            with phases.timed("start ec2 hosts"):
+                hosts = stack.enter_context(_loader_hosts(endpoint, outputs, options, runtime, work_dir))
+                report.ec2_hosts = _check_host_configuration(hosts, outputs, loader_env)
 
         dynamodb = client("dynamodb", endpoint)
         s3 = client("s3", endpoint)
@@ -380,6 +391,9 @@ def run_demo(options: Options) -> Report:
         report.mismatch_sample = comparison.sample()
         report.tombstones = _tombstones(connection, spec["schema"], spec["table"])
         report.s3_objects, report.s3_bytes = _count_objects(s3, outputs["bucket_name"], outputs["raw_prefix"])
+        if hosts is not None:
+            hosts.stop()  # a run in progress finishes first: its outcome is counted, not cut off
+            report.ec2_hosts.update(hosts.stats())
         report.runtime = runtime.stats()
         report.data_api = patches.data_api.stats()
         report.firehose = patches.firehose.stats() if options.aggregation == "firehose" else None
@@ -403,6 +417,44 @@ def run_demo(options: Options) -> Report:
     report.phases = phases.seconds
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
+
+
+def _loader_hosts(
+    endpoint: str, outputs: dict[str, Any], options: Options, runtime: Any, work_dir: Path
+) -> contextlib.AbstractContextManager[LoaderHosts]:
+    """The ec2_cron group's instance (and ``--ec2-hosts`` - 1 overlapping ones), on the runtime's sandbox clock."""
+    return running_hosts(
+        group_name=outputs["ec2_cron_autoscaling_group_name"],
+        count=options.ec2_hosts,
+        session=boto3.Session(region_name=REGION, **client_credentials()),
+        endpoint_url=endpoint,
+        emulator_environment=aws_environment(endpoint),
+        clock=runtime.sandbox_time,
+        work_dir=work_dir / "ec2",
+        log_dir=work_dir / "logs",
+    )
+
+
+# Set by Lambda itself on a function (so absent from its configured environment), written into loader.env for the host.
+_HOST_ONLY_VARIABLES: Final = frozenset({"AWS_REGION", "AWS_DEFAULT_REGION"})
+
+
+def _check_host_configuration(
+    hosts: LoaderHosts, outputs: dict[str, Any], loader_env: dict[str, str]
+) -> dict[str, Any]:
+    """The host runs with the loader function's environment and logs where the module's log group is."""
+    host_env = hosts.plan.loader_environment
+    differing = sorted(
+        name
+        for name in (set(host_env) | set(loader_env)) - _HOST_ONLY_VARIABLES
+        if host_env.get(name) != loader_env.get(name)
+    )
+    expected_group = outputs.get("ec2_cron_log_group_name")
+    if expected_group and hosts.plan.log_group != expected_group:
+        raise RuntimeError(
+            f"the CloudWatch agent sends the loader's log to {hosts.plan.log_group}, not the module's {expected_group}"
+        )
+    return {"environment_differs_from_loader_function": differing}
 
 
 def _generate_during_backfill(
@@ -491,6 +543,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         "--interrupt-backfill", action="store_true", help="cancel the backfill mid-scan, then resume it"
     )
     parser.add_argument(
+        "--ec2-hosts",
+        type=int,
+        default=1,
+        help="LOAD=ec2_cron: loader hosts running the group's user data at once (2 = an instance refresh's overlap)",
+    )
+    parser.add_argument(
         "--faults",
         default="",
         help=f"inject faults mid-run, comma-separated: {', '.join(FAULTS)} | all (see tests/sandbox/faults.py)",
@@ -512,6 +570,10 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
     if args.changes < 1:
         parser.error("--changes must be at least 1")
     (backfill,) = pick("BACKFILL", args.backfill, BACKFILL_MODES, all_ok=False)
+    if args.ec2_hosts < 1:
+        parser.error("--ec2-hosts must be at least 1")
+    if args.ec2_hosts != 1 and "ec2_cron" not in loads:
+        parser.error("--ec2-hosts needs LOAD=ec2_cron (or all): only that strategy runs loader hosts")
     if args.seed_items < 0:
         parser.error("--seed-items must be at least 0")
     if args.interrupt_backfill and backfill not in ("step_functions", "checkpoint_table"):
@@ -533,6 +595,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             backfill=backfill,
             seed_items=args.seed_items,
             interrupt_backfill=args.interrupt_backfill,
+            ec2_hosts=args.ec2_hosts,
         )
         for aggregation in aggregations
         for load in loads

@@ -1227,6 +1227,42 @@ class Schedule:
         }
 
 
+def service_role_session(role_arn: str, service: str, session_name: str, region: str) -> dict[str, str]:
+    """A session of ``role_arn`` as an AWS service assumes it for its compute (Lambda for a function, EC2 for an
+    instance profile), as the standard variables ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY`` and
+    ``AWS_SESSION_TOKEN``. Raises PermissionError when the role's trust policy does not let ``service`` assume it.
+
+    The emulator's STS creates the session directly: an AssumeRole over HTTP would be signed by the admin user,
+    whom the trust policy rightly refuses.
+    """
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    account = role_arn.split(":")[4]
+    role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
+    trust = json.loads(role.assume_role_policy_document)
+    if not any(
+        statement.get("Effect") == "Allow"
+        and "sts:AssumeRole" in _as_list(statement.get("Action"))
+        and service in _as_list((statement.get("Principal") or {}).get("Service"))
+        for statement in _as_list(trust.get("Statement"))
+    ):
+        raise PermissionError(f"the role {role_arn} cannot be assumed by {service}")
+    session = sts_backends[account]["aws"].assume_role(
+        region_name=region,
+        role_session_name=session_name,
+        role_arn=role_arn,
+        policy=None,
+        duration=43200,
+        external_id=None,
+    )
+    return {
+        "AWS_ACCESS_KEY_ID": session.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
+        "AWS_SESSION_TOKEN": session.session_token,
+    }
+
+
 # ---------------------------------------------------------------------------------------------------------
 # The runtime
 # ---------------------------------------------------------------------------------------------------------
@@ -1343,36 +1379,13 @@ class LocalLambdaRuntime:
         Lambda function permissions with an execution role"; "Using Lambda environment variables").
 
         Lambda assumes the role as the service principal ``lambda.amazonaws.com``, so the role's trust policy must
-        name it (CreateFunction refuses a role Lambda cannot assume). The emulator's STS creates the session
-        directly: an AssumeRole over HTTP would be signed by the admin user, whom the trust policy rightly refuses.
+        name it (CreateFunction refuses a role Lambda cannot assume).
         """
-        from moto.iam.models import iam_backends
-        from moto.sts.models import sts_backends
-
-        role_arn, name = config["Role"], config["FunctionName"]
-        account = role_arn.split(":")[4]
-        role = iam_backends[account]["aws"].get_role_by_arn(role_arn)
-        trust = json.loads(role.assume_role_policy_document)
-        if not any(
-            statement.get("Effect") == "Allow"
-            and "sts:AssumeRole" in _as_list(statement.get("Action"))
-            and "lambda.amazonaws.com" in _as_list((statement.get("Principal") or {}).get("Service"))
-            for statement in _as_list(trust.get("Statement"))
-        ):
-            raise SandboxUnsupported(f"function {name}: the role {role_arn} cannot be assumed by Lambda")
-        session = sts_backends[account]["aws"].assume_role(
-            region_name=self.region,
-            role_session_name=name,
-            role_arn=role_arn,
-            policy=None,
-            duration=43200,
-            external_id=None,
-        )
-        return {
-            "AWS_ACCESS_KEY_ID": session.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": session.secret_access_key,
-            "AWS_SESSION_TOKEN": session.session_token,
-        }
+        name = config["FunctionName"]
+        try:
+            return service_role_session(config["Role"], "lambda.amazonaws.com", name, self.region)
+        except PermissionError as exc:
+            raise SandboxUnsupported(f"function {name}: {exc}") from None
 
     def _resolve(self, ref: str) -> LocalFunction:
         name = _function_name(ref)
@@ -1559,4 +1572,10 @@ class LocalLambdaRuntime:
         }
 
 
-__all__ = ["DIFFERENCES_FROM_AWS", "InvokeResult", "LocalLambdaRuntime", "SandboxUnsupported"]
+__all__ = [
+    "DIFFERENCES_FROM_AWS",
+    "InvokeResult",
+    "LocalLambdaRuntime",
+    "SandboxUnsupported",
+    "service_role_session",
+]

@@ -52,6 +52,8 @@ class Report:
     stream_batches_discarded: int = 0
     # Backfill runs (demo --backfill): seeded items, the scan's figures (tests/sandbox/backfill_run.py).
     backfill: dict[str, Any] | None = None
+    # ec2_cron: the loader hosts' timer runs (tests/sandbox/ec2_host.py): hosts, runs, failures, per host, user data.
+    ec2_hosts: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -104,6 +106,13 @@ class Report:
                     f"({b.get('segments_with_pages_before_resume', 0)} had pages; "
                     f"{b['pages_rewritten_after_resume']} pages written again)"
                 )
+        if self.ec2_hosts is not None:
+            h = self.ec2_hosts
+            lines.append(
+                f"  ec2 host runs         {h.get('runs', 0):>10,}  ({h.get('hosts', 0)} host{'' if h.get('hosts') == 1 else 's'}, {h.get('failures', 0)} "
+                f"failed, {h.get('timeouts', 0)} timed out; timer every "
+                f"{(h.get('user_data') or {}).get('period_s', 0):g} s on the sandbox clock)"
+            )
         for name, done in self.faults.items():
             lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")
         if self.faults or self.quarantined or self.writer_dlq_messages or self.stream_batches_discarded:

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.patches import redshift_cluster, stepfunctions
+from tests.sandbox.patches import iam_aws_managed_policies, redshift_cluster, stepfunctions
 from tests.tfharness.harness import REPO_ROOT, OfflineTerraform
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
 AGGREGATIONS = ("lambda", "firehose")
-LOAD_STRATEGIES = ("s3_event", "schedule")
+LOAD_STRATEGIES = ("s3_event", "schedule", "ec2_cron")
 DATA_API_MODES = ("async", "poll")
 
 # The provider never looks for credentials or a region outside its own block, and never asks IMDS.
@@ -60,7 +60,7 @@ LOG_TAIL_LINES = 60
 
 
 # moto gaps that break `terraform apply` or `destroy` of examples/local/ (provider calls only).
-PROVIDER_PATCHES = (redshift_cluster, stepfunctions)
+PROVIDER_PATCHES = (redshift_cluster, stepfunctions, iam_aws_managed_policies)
 
 
 @contextmanager
@@ -139,7 +139,7 @@ class LocalStack:
 
     ``variables`` are the example's inputs besides ``endpoint`` (name, aggregation, load_strategy,
     data_api_mode, and the backfill's: backfill_mode, adopt_table, backfill_page_size,
-    backfill_read_units_per_second). ``timings`` maps each phase that ran (init, apply, destroy) to its wall time in seconds.
+    backfill_read_units_per_second; ec2_cron's ec2_cron_rate_minutes). ``timings`` maps each phase that ran (init, apply, destroy) to its wall time in seconds.
     """
 
     endpoint: str
@@ -166,6 +166,7 @@ class LocalStack:
             "adopt_table",
             "backfill_page_size",
             "backfill_read_units_per_second",
+            "ec2_cron_rate_minutes",
         }
         if unknown:
             raise ValueError(f"examples/local/ has no variable(s) {sorted(unknown)}")

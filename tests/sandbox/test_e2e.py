@@ -5,10 +5,14 @@ state, the patches and the Lambda workers never touch the rest of the test sessi
 and asserts on its JSON report: zero mismatches, and that what the runtime did is what
 Terraform deployed (the mapping's batch size bounds every event the writer received).
 
-Three of the four combinations also backfill a table seeded before the apply, one mode
+Three of the combinations also backfill a table seeded before the apply, one mode
 each, while the generator updates and deletes the seeded keys (one apply serves both
 proofs): the view must still equal the table. The two scan modes are cancelled mid-scan
 and resumed, and no page recorded before the cancel may be written again.
+
+The ec2_cron combinations load only from the loader host(s) the Auto Scaling group launches
+(tests/sandbox/ec2_host.py); one of them runs two hosts at once, as an instance refresh overlaps
+them, which the load's lock must make harmless.
 """
 
 from __future__ import annotations
@@ -19,12 +23,14 @@ from tests.sandbox import demo
 
 CHANGES = 600
 SEED_ITEMS = 1500
-# Which combination also proves which backfill mode; the fourth keeps the plain path.
+# Which combination also proves which backfill mode; the others keep the plain path.
 BACKFILLS = {
     ("lambda", "s3_event"): "step_functions",
     ("firehose", "s3_event"): "checkpoint_table",
     ("lambda", "schedule"): "export",
 }
+# ec2_cron combination -> loader hosts at once (2: two instances alive during a replacement).
+EC2_HOSTS = {("lambda", "ec2_cron"): 2, ("firehose", "ec2_cron"): 1}
 
 
 def test_unknown_strategy_gets_a_clear_error(capsys):
@@ -41,7 +47,27 @@ def test_all_expands_to_every_combination():
         ("lambda", "schedule"),
         ("firehose", "s3_event"),
         ("firehose", "schedule"),
+        ("lambda", "ec2_cron"),
+        ("firehose", "ec2_cron"),
     }
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--load", "ec2_cron", "--ec2-hosts", "0"], "--ec2-hosts must be at least 1"),
+        (["--load", "schedule", "--ec2-hosts", "2"], "--ec2-hosts needs LOAD=ec2_cron (or all)"),
+    ],
+)
+def test_ec2_hosts_is_checked(arguments: list[str], message: str, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args(arguments)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_ec2_hosts_reaches_the_run():
+    runs, _ = demo.parse_args(["--load", "ec2_cron", "--ec2-hosts", "2"])
+    assert [(run.load_strategy, run.ec2_hosts) for run in runs] == [("ec2_cron", 2)]
 
 
 # Run by the session's demo_runs fixture (tests/sandbox/conftest.py), side by side with every other
@@ -59,6 +85,8 @@ def _arguments(aggregation: str, load: str) -> list[str]:
         arguments += [f"--backfill={mode}", f"--seed-items={SEED_ITEMS}"]
         if mode != "export":
             arguments.append("--interrupt-backfill")
+    if (aggregation, load) in EC2_HOSTS:
+        arguments.append(f"--ec2-hosts={EC2_HOSTS[(aggregation, load)]}")
     return arguments
 
 
@@ -104,7 +132,17 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
         assert report["firehose"]["records"] >= CHANGES  # a retried batch is put again
         assert change_objects == report["firehose"]["objects"]
     schedules = report["runtime"]["schedules"]
-    if load == "schedule":
+    if load == "ec2_cron":
+        # The host's timer is the only trigger: no load queue, no schedule; every run of every host succeeded
+        # (two at once included: the load's lock serialises them) and used the loader function's environment.
+        assert schedules == [], output
+        assert not any(":sqs:" in str(m["source_arn"]) for m in report["runtime"]["mappings"]), output
+        hosts = report["ec2_hosts"]
+        assert hosts["hosts"] == EC2_HOSTS[(aggregation, load)], output
+        assert all(host["runs"] >= 1 for host in hosts["per_host"]), output
+        assert hosts["failures"] == 0 and hosts["timeouts"] == 0, output
+        assert hosts["environment_differs_from_loader_function"] == [], output
+    elif load == "schedule":
         assert [s["expression"] for s in schedules] == ["rate(1 minute)"] and schedules[0]["fires"] >= 1
     else:
         # s3_event: the notifications load; one slow schedule only reconciles (strands nothing).
