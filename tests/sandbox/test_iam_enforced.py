@@ -152,7 +152,7 @@ def test_a_resource_outside_the_policy_scope_is_denied(sandbox):
         "other_prefix": "AccessDenied",
         "other_bucket": "AccessDenied",
         "own_stream": "ok",
-        "other_stream": "AccessDenied",
+        "other_stream": "AccessDeniedException",  # Firehose speaks JSON: its own error name
     }
 
 

@@ -11,7 +11,7 @@ every signed request against the caller's identity policies, but:
    whose condition fails counts as an explicit **Deny**, whatever its effect;
 4. it answers a refusal with a query-protocol XML body, which SDKs cannot read for JSON and CBOR services (their
    error comes back as a bare "403"); AWS answers in the service's protocol (``AccessDeniedException``, or
-   ``AccessDenied`` for SQS's query-compatible JSON);
+   ``AccessDenied`` for the query-compatible JSON of SQS and CloudWatch);
 5. it verifies the signature of a bodiless REST request (Lambda's GetFunction, DeleteFunction) over the request's
    *headers*, which moto's server keeps as the request data, so every such call fails with SignatureDoesNotMatch.
 
@@ -450,9 +450,16 @@ def _in_protocol(response: Any, result: Any) -> Any:
     content_type = str((getattr(response, "headers", None) or {}).get("Content-Type", ""))
     message = re.search(r"<Message>(.*?)</Message>", text, re.DOTALL)
     message_text = message.group(1) if message else "Access denied"
-    code = "AccessDenied" if getattr(response, "service_name", "") == "sqs" else "AccessDeniedException"
+    # Services whose JSON protocol is awsQueryCompatible keep their query-era error codes.
+    query_compatible = getattr(response, "service_name", "") in ("sqs", "cloudwatch")
+    code = "AccessDenied" if query_compatible else "AccessDeniedException"
     if content_type.startswith("application/x-amz-json"):
-        headers = {**headers, "Content-Type": content_type, "x-amzn-query-error": "AccessDenied;Sender"}
+        headers = {**headers, "Content-Type": content_type}
+        if query_compatible:
+            # SQS and CloudWatch send their query-era code in this header; other JSON services
+            # (DynamoDB, Firehose, Step Functions, the Data API) send none, and SDKs read their
+            # __type: AccessDeniedException.
+            headers["x-amzn-query-error"] = "AccessDenied;Sender"
         return status, headers, json.dumps({"__type": code, "message": message_text})
     if content_type.startswith("application/cbor"):
         headers = {**headers, "Content-Type": "application/cbor", "smithy-protocol": "rpc-v2-cbor"}
