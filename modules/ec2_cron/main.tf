@@ -167,6 +167,28 @@ data "aws_iam_policy_document" "host" {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = [aws_cloudwatch_log_group.host.arn, "${aws_cloudwatch_log_group.host.arn}:*"]
   }
+
+  # Session Manager is the only way in (no key pair, no inbound rule). Only the calls the agent makes for sessions (the
+  # AWS managed AWSCloud9SSMInstanceProfile's set), not AmazonSSMManagedInstanceCore, which also allows
+  # ssm:GetParameter(s) on every parameter; and only with the instance's own credentials (ec2:SourceInstanceARN is
+  # set for those alone), because the loader functions share this role.
+  statement {
+    sid = "SessionManagerFromTheInstanceOnly"
+    actions = [
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+
+    condition {
+      test     = "Null"
+      variable = "ec2:SourceInstanceARN"
+      values   = ["false"]
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "host" {
@@ -175,11 +197,6 @@ resource "aws_iam_role_policy" "host" {
   policy = data.aws_iam_policy_document.host.json
 }
 
-# Session Manager is the only way in: no key pair, no inbound rule.
-resource "aws_iam_role_policy_attachment" "session_manager" {
-  role       = var.role_name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
 
 resource "aws_iam_instance_profile" "host" {
   name = local.host_name
@@ -217,7 +234,9 @@ resource "aws_launch_template" "host" {
   instance_type          = var.instance_type
   update_default_version = true
   user_data              = base64encode(local.user_data)
-  vpc_security_group_ids = concat([aws_security_group.host.id], var.security_group_ids)
+  # install.sh shuts a host down when it cannot install: terminated, the group replaces it.
+  instance_initiated_shutdown_behavior = "terminate"
+  vpc_security_group_ids               = concat([aws_security_group.host.id], var.security_group_ids)
 
   iam_instance_profile {
     arn = aws_iam_instance_profile.host.arn
@@ -288,7 +307,7 @@ resource "aws_autoscaling_group" "host" {
   metrics_granularity = "1Minute"
 
   # The first boot fetches the package with the role's new grants.
-  depends_on = [aws_s3_object.package, aws_iam_role_policy.host, aws_iam_role_policy_attachment.session_manager]
+  depends_on = [aws_s3_object.package, aws_iam_role_policy.host]
 
   dynamic "tag" {
     for_each = local.tags

@@ -152,7 +152,7 @@ variable "log_retention_days" {
 # ---------------------------------------------------------------------------
 
 variable "role_name" {
-  description = "Name of the role the host runs as (redshift_loader's loader_role_name; its trust policy must admit ec2.amazonaws.com). The instance profile holds it, and this module adds the host's own needs to it: Session Manager (AmazonSSMManagedInstanceCore), reading the package object and writing the host's log group."
+  description = "Name of the role the host runs as (redshift_loader's loader_role_name; its trust policy must admit ec2.amazonaws.com). The instance profile holds it, and this module adds the host's own needs to it: Session Manager (its five agent calls, only from the instance), reading the package object and writing the host's log group."
   type        = string
 
   validation {

@@ -411,16 +411,17 @@ run "role_gets_session_manager_package_and_log_grants_only" {
   assert {
     condition = (
       aws_iam_instance_profile.host.role == "orders-cdc-loader" &&
-      aws_iam_role_policy.host.role == "orders-cdc-loader" &&
-      aws_iam_role_policy_attachment.session_manager.role == "orders-cdc-loader" &&
-      aws_iam_role_policy_attachment.session_manager.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+      aws_iam_role_policy.host.role == "orders-cdc-loader"
     )
-    error_message = "The instance profile must hold the loader's role, with Session Manager's managed policy attached."
+    error_message = "The instance profile must hold the loader's role, with the host's own inline policy."
   }
 
   assert {
     condition = (
-      [for s in data.aws_iam_policy_document.host.statement : s.sid] == ["ReadPackage", "WriteHostLogs"] &&
+      [for s in data.aws_iam_policy_document.host.statement : s.sid] == ["ReadPackage", "WriteHostLogs", "SessionManagerFromTheInstanceOnly"] &&
+      data.aws_iam_policy_document.host.statement[2].actions == toset(["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"]) &&
+      one(data.aws_iam_policy_document.host.statement[2].condition).test == "Null" &&
+      one(data.aws_iam_policy_document.host.statement[2].condition).variable == "ec2:SourceInstanceARN" &&
       data.aws_iam_policy_document.host.statement[0].actions == toset(["s3:GetObject"]) &&
       data.aws_iam_policy_document.host.statement[0].resources == toset(["arn:aws:s3:::acme-orders-cdc/cdc/artifacts/ddb_cdc-9f86d081884c7d65.zip"]) &&
       data.aws_iam_policy_document.host.statement[1].actions == toset(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]) &&
