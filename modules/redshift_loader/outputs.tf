@@ -73,11 +73,6 @@ output "loader_environment" {
   value       = tomap(local.environment)
 }
 
-output "loader_policy_json" {
-  description = "The loader role's permissions (its inline policy document): S3 prefixes, Redshift, secrets, alerts, metrics, logs and key. Its statement-owner condition names the loader role, so it serves identities that run as that role."
-  value       = data.aws_iam_policy_document.loader.json
-}
-
 output "loader_timeout_seconds" {
   description = "Timeout of one load in seconds (the loader function's timeout): the ec2_cron host's service gets the same limit."
   value       = local.loader_timeout

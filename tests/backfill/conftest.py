@@ -168,6 +168,24 @@ def create_table(name: str = TABLE, key_type: str = "S", range_key: tuple[str, s
     return client
 
 
+def cursor_table() -> Any:
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=CURSORS,
+        KeySchema=[
+            {"AttributeName": "scan_id", "KeyType": "HASH"},
+            {"AttributeName": "segment", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "scan_id", "AttributeType": "S"},
+            {"AttributeName": "segment", "AttributeType": "N"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )
+    return client
+
+
 @dataclass
 class Rig:
     """A backfill runtime over moto, with the fakes the tests steer."""

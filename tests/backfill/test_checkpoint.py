@@ -9,25 +9,17 @@ from botocore.exceptions import ClientError
 from ddb_cdc.backfill import checkpoint
 from ddb_cdc.handlers import backfill_checkpoint
 
-from .conftest import CURSORS, HOUR_MS, REGION, SCAN_ID, create_table, make_rig, plain_items, put_items
-
-
-def cursor_table() -> Any:
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=CURSORS,
-        KeySchema=[
-            {"AttributeName": "scan_id", "KeyType": "HASH"},
-            {"AttributeName": "segment", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "scan_id", "AttributeType": "S"},
-            {"AttributeName": "segment", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )
-    return client
+from .conftest import (
+    CURSORS,
+    HOUR_MS,
+    REGION,
+    SCAN_ID,
+    create_table,
+    cursor_table,
+    make_rig,
+    plain_items,
+    put_items,
+)
 
 
 def start_segment(segment: int = 0, total: int = 1) -> None:

@@ -14,7 +14,7 @@ from ddb_cdc.backfill import checkpoint, control, scan
 from ddb_cdc.backfill.cli import main as backfill_main
 from ddb_cdc.backfill.config import BackfillConfig
 
-from .conftest import BUCKET, CURSORS, PREFIX, REGION, TABLE, create_table, env
+from .conftest import BUCKET, CURSORS, PREFIX, REGION, TABLE, create_table, cursor_table, env
 
 ROLE = "arn:aws:iam::123456789012:role/backfill-states"
 DEFINITION = json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}})
@@ -52,26 +52,11 @@ def _table_with_stream() -> str:
     return description["LatestStreamArn"]
 
 
-def _cursor_table() -> None:
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName=CURSORS,
-        KeySchema=[
-            {"AttributeName": "scan_id", "KeyType": "HASH"},
-            {"AttributeName": "segment", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "scan_id", "AttributeType": "S"},
-            {"AttributeName": "segment", "AttributeType": "N"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-
-
 def _rig(mode: str, **lambda_options: Any) -> tuple[BackfillConfig, control.Clients]:
     stream_arn = _table_with_stream()
     overrides = {"CDC_BACKFILL_MODE": mode}
     if mode == "checkpoint_table":
-        _cursor_table()
+        cursor_table()
     else:
         machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
             name="orders-backfill", definition=DEFINITION, roleArn=ROLE

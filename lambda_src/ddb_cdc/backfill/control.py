@@ -131,17 +131,6 @@ def _put_json(clients: Clients, config: BackfillConfig, key: str, document: Mapp
     )
 
 
-def _get_json(clients: Clients, config: BackfillConfig, key: str) -> dict[str, Any] | None:
-    try:
-        body = clients.s3.get_object(Bucket=config.bucket, Key=key)["Body"].read()
-    except ClientError as exc:
-        if _error_code(exc) in ("NoSuchKey", "404"):
-            return None
-        raise
-    document = json.loads(body)
-    return document if isinstance(document, dict) else None
-
-
 def latest_scan_id(config: BackfillConfig, clients: Clients) -> str:
     """The newest scan of this table (scan ids sort by their start time)."""
     base = layout.backfill_prefix(config.prefix, config.table_name, "")
@@ -161,7 +150,9 @@ def latest_scan_id(config: BackfillConfig, clients: Clients) -> str:
 def scan_record(config: BackfillConfig, clients: Clients, scan_id: str) -> dict[str, Any]:
     if not layout.is_scan_id(scan_id):
         raise ControlError(f"--scan-id {scan_id!r} is not a scan id (like 20261130T010203Za1b2c3)")
-    record = _get_json(clients, config, layout.scan_record_key(config.prefix, config.table_name, scan_id))
+    record = scan.read_progress(
+        clients.s3, config.bucket, layout.scan_record_key(config.prefix, config.table_name, scan_id)
+    )
     if record is None:
         raise ControlError(f"scan {scan_id} of table {config.table_name} does not exist: run backfill status")
     return record

@@ -172,7 +172,8 @@ def require_capturing(lambda_client: Any, mapping_uuid: str) -> None:
 
 
 def read_progress(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | None:
-    """A segment's progress record, or None when it has none yet."""
+    """A JSON control record under ``backfill/`` (a segment's progress, or the scan record the
+    CLI writes), or None when there is none yet."""
     try:
         body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
     except botocore_errors.ClientError as exc:
@@ -181,7 +182,7 @@ def read_progress(s3_client: Any, bucket: str, key: str) -> dict[str, Any] | Non
         raise
     record = json.loads(body)
     if not isinstance(record, dict):
-        raise BadSegmentState(f"progress record {key} is not a JSON object")
+        raise BadSegmentState(f"control record {key} is not a JSON object")
     return record
 
 
