@@ -249,3 +249,61 @@ def export_prefix(prefix: str, table: str, scan_id: str) -> str:
     DynamoDB writes ``<this>/AWSDynamoDB/<exportId>/…`` (manifests and data files) there.
     """
     return backfill_prefix(prefix, table, scan_id) + "export"
+
+
+# ---------------------------------------------------------------------------
+# EMR compaction (load_strategy = "emr_compaction")
+# ---------------------------------------------------------------------------
+
+COMPACTION: Final = "compaction"
+COMPACTED: Final = "compacted"
+_HOUR_LABEL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}")
+
+
+def hour_label(hour_ms: int) -> str:
+    """``YYYY-MM-DDTHH`` (UTC) of the hour holding ``hour_ms``: how a compaction run names its hour."""
+    return time.strftime("%Y-%m-%dT%H", time.gmtime(hour_ms // 1000))
+
+
+def parse_hour_label(label: object) -> int:
+    """The start (epoch ms) of the hour :func:`hour_label` names; LayoutError for anything else."""
+    if not isinstance(label, str) or not _HOUR_LABEL.fullmatch(label):
+        raise LayoutError("an hour must look like 2026-12-07T03 (UTC)")
+    try:
+        return calendar.timegm(time.strptime(label, "%Y-%m-%dT%H")) * 1000
+    except ValueError:
+        raise LayoutError(f"{label!r} is not a valid date and hour") from None
+
+
+def raw_hour_prefix(prefix: str, table: str, hour_ms: int) -> str:
+    """``<prefix>/raw/<table>/YYYY/MM/DD/HH/``: every change file of one hour."""
+    return _join(prefix, RAW, table, _hour_path(hour_ms)) + "/"
+
+
+def compaction_run_prefix(prefix: str, table: str, hour_ms: int, run_id: str) -> str:
+    """``<prefix>/compaction/<table>/YYYY/MM/DD/HH/<run>/``: one compaction run's control files.
+
+    A run id has the shape of a scan id (:func:`new_scan_id`): its start time and a
+    random tail, so every run of an hour (a retry, a manual rerun) has its own area.
+    """
+    return _join(prefix, COMPACTION, table, _hour_path(hour_ms), check_scan_id(run_id)) + "/"
+
+
+def compaction_inputs_key(prefix: str, table: str, hour_ms: int, run_id: str) -> str:
+    """The run's ``--srcPrefixesFile``: one ``s3://bucket/key`` per raw file it compacts."""
+    return compaction_run_prefix(prefix, table, hour_ms, run_id) + "inputs.txt"
+
+
+def compaction_ledger_key(prefix: str, table: str, hour_ms: int, run_id: str) -> str:
+    """The run's ledger list (gzip NDJSON ``{"file_key": …}``), which the load COPYs into the ledger."""
+    return compaction_run_prefix(prefix, table, hour_ms, run_id) + "ledger.json.gz"
+
+
+def compaction_ledger_manifest_key(prefix: str, table: str, hour_ms: int, run_id: str) -> str:
+    """The COPY manifest naming :func:`compaction_ledger_key`."""
+    return compaction_run_prefix(prefix, table, hour_ms, run_id) + "ledger.manifest.json"
+
+
+def compacted_prefix(prefix: str, table: str, hour_ms: int, run_id: str) -> str:
+    """``<prefix>/compacted/<table>/YYYY/MM/DD/HH/<run>/``: the run's ``--dest``, outside ``raw/``."""
+    return _join(prefix, COMPACTED, table, _hour_path(hour_ms), check_scan_id(run_id)) + "/"

@@ -8,12 +8,14 @@ Target, history, ledger and view must hold exactly the same rows.
 
 from __future__ import annotations
 
+import gzip
 import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import boto3
 import pytest
+from ddb_cdc.loader import compaction
 from ddb_cdc.warehouse import ColumnSpec, KeyAttribute, TargetSpec, render_ddl, render_load
 from ddb_cdc.warehouse.manifest import manifest_body, manifest_key, s3_url
 from hypothesis import HealthCheck, given, settings
@@ -265,6 +267,47 @@ def test_translated_redshift_load_equals_the_postgresql_dialect(name: str, pair_
     pair.load(batches[1:], "load-2")
     pair.load(batches, "load-3")  # a replay of everything changes nothing
     pair.assert_same()
+
+
+def test_a_compacted_load_through_the_data_api_records_its_raw_files_from_the_ledger_list(
+    pair_for: Any, s3: Any
+) -> None:
+    """emr_compaction: the Redshift text of a compacted load (two COPYs, the ledger list
+    COPYed into a temporary table) runs under the Data API emulator's rules and gives
+    the rows and ledger the direct load of the raw files gives, plus the compacted key."""
+    pair = pair_for("columns_n_and_s_keys")
+    files = ChangeFiles(s3, BUCKET, PREFIX, TABLE)
+    spec = pair.spec
+    batches = [
+        files.write_stream_batch([_record(spec, i, 100 + i, i) for i in range(6)]),
+        files.write_stream_batch([_record(spec, i, 200 + i, None if i == 1 else i + 2) for i in range(5)]),
+    ]
+    pair.direct.load(batches, load_id="raw")
+    compacted = f"{PREFIX}/compacted/{TABLE}/2026/11/27/04/run/2026112704.gz"
+    body = b"".join(
+        gzip.decompress(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()) for key in batches[::-1]
+    )
+    s3.put_object(Bucket=BUCKET, Key=compacted, Body=gzip.compress(body))
+    ledger_list = f"{PREFIX}/compaction/{TABLE}/ledger.json.gz"
+    s3.put_object(Bucket=BUCKET, Key=ledger_list, Body=compaction.ledger_list_body(batches))
+    ledger_manifest = f"{PREFIX}/compaction/{TABLE}/ledger.manifest.json"
+    s3.put_object(Bucket=BUCKET, Key=ledger_manifest, Body=manifest_body(BUCKET, [ledger_list]))
+    manifest = manifest_key(PREFIX, TABLE, "compacted")
+    s3.put_object(Bucket=BUCKET, Key=manifest, Body=manifest_body(BUCKET, [compacted]))
+    pair.run(
+        render_load(
+            pair.translated,
+            "redshift",
+            manifest_url=s3_url(BUCKET, manifest),
+            iam_role_arn=ROLE_ARN,
+            files=[compacted],
+            load_id="raw",
+            ledger_manifest_url=s3_url(BUCKET, ledger_manifest),
+        )
+    )
+    direct, translated = pair.rows(pair.spec), pair.rows(pair.translated)
+    assert direct["target"] and translated["target"] == direct["target"]
+    assert translated["ledger"] == sorted([*direct["ledger"], (compacted, "raw")])
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

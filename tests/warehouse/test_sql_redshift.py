@@ -73,6 +73,15 @@ def _all_statements(spec: TargetSpec) -> list[str]:
         *render_load(
             spec, "redshift", manifest_url=MANIFEST, iam_role_arn=ROLE, files=many_files, load_id="big"
         ),
+        *render_load(  # a compacted load (emr_compaction): the ledger list COPYed in too
+            spec,
+            "redshift",
+            manifest_url=MANIFEST,
+            iam_role_arn=ROLE,
+            files=["c.gz"],
+            load_id="compacted",
+            ledger_manifest_url=MANIFEST.replace(".json", "-ledger.json"),
+        ),
         *render_ledgered_files(spec, "redshift", many_files),
         render_status(spec, "redshift"),
         render_status(spec, "redshift", key_prefix="cdc/prod/raw/orders/"),

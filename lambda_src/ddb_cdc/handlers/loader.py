@@ -9,6 +9,12 @@
   ``s3_event`` (it lists the lookback window like a scheduled load). ``{"trigger":
   "reconcile"}`` runs only the retries and one sweep step, the cheapest periodic run.
 
+* The emr_compaction state machine: ``{"trigger": "compaction_plan", "request": {...}}``
+  lists an hour's raw files for s3-dist-cp and returns the step's argv;
+  ``{"trigger": "compacted", "hour": "YYYY-MM-DDTHH", "run": <run id>, "compacted":
+  true|false}`` loads the run's compacted files (when true) and then every raw file
+  of the lookback window still missing (see :mod:`ddb_cdc.loader.compaction`).
+
 Every run also advances the reconciliation sweep and publishes ReplicationLagSeconds,
 so a file whose message ended in the DLQ is still loaded, and a loader that stops
 running shows as missing data. A failure raises (never a 500-shaped return value), so
@@ -23,7 +29,7 @@ import logging
 import os
 from typing import Any
 
-from ddb_cdc import obs
+from ddb_cdc import layout, obs
 from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.runtime import build_service
 from ddb_cdc.loader.service import LoaderService
@@ -50,11 +56,25 @@ def trigger_of(event: Any) -> str:
             and all(isinstance(record, dict) and record.get("eventSource") == "aws:sqs" for record in records)
         ):
             return "s3_event"
-        if event.get("trigger") in ("schedule", "reconcile"):
+        if event.get("trigger") in ("schedule", "reconcile", "compaction_plan", "compacted"):
             return str(event["trigger"])
     raise UnknownTrigger(
-        'expected an SQS batch event or the scheduler input {"trigger": "schedule"} or {"trigger": "reconcile"}'
+        'expected an SQS batch event, the scheduler input {"trigger": "schedule"} or {"trigger": "reconcile"}, '
+        'or the compaction machine\'s {"trigger": "compaction_plan"} or {"trigger": "compacted"}'
     )
+
+
+def _compacted_run(event: dict[str, Any]) -> tuple[int, str, bool]:
+    """(hour, run id, compacted) of a ``compacted`` event; UnknownTrigger when malformed."""
+    try:
+        hour_ms = layout.parse_hour_label(event.get("hour"))
+        run_id = layout.check_scan_id(event.get("run"))
+    except layout.LayoutError as exc:
+        raise UnknownTrigger(f"compacted: {exc}") from None
+    compacted = event.get("compacted")
+    if not isinstance(compacted, bool):
+        raise UnknownTrigger('compacted: "compacted" must be true or false')
+    return hour_ms, run_id, compacted
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -64,8 +84,13 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def process(event: dict[str, Any], context: Any, service: LoaderService) -> dict[str, Any]:
     trigger = trigger_of(event)
     request_id = getattr(context, "aws_request_id", None)
+    if trigger == "compaction_plan":
+        return service.plan_compaction(event.get("request"))
     try:
-        if trigger == "s3_event":
+        if trigger == "compacted":
+            hour_ms, run_id, compacted = _compacted_run(event)
+            summary = service.run_compacted(hour_ms, run_id, compacted=compacted)
+        elif trigger == "s3_event":
             summary = service.run_s3_event(event)
         elif trigger == "schedule":
             summary = service.run_schedule()

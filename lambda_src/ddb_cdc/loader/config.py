@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from ddb_cdc.config import ConfigError, _log_level, _prefix, _required, _table
+from ddb_cdc.loader.reconcile import GRACE_SECONDS
 from ddb_cdc.warehouse import TargetSpec
 from ddb_cdc.warehouse.identifiers import ConfigError as WarehouseConfigError
 
 ExecutorKind = Literal["data_api", "psycopg2"]
+LoadStrategy = Literal["s3_event", "schedule", "ec2_cron", "emr_compaction"]
+LOAD_STRATEGIES: Final = ("s3_event", "schedule", "ec2_cron", "emr_compaction")
 DataApiMode = Literal["async", "poll"]
 TargetKind = Literal["workgroup", "cluster_db_user", "cluster_secret"]
 
@@ -63,6 +66,15 @@ class LoaderConfig:
     schedule_lookback_hours: int
     metric_namespace: str
     log_level: str
+    # modules/redshift_loader's load_strategy; only emr_compaction changes what the loader does
+    # (it answers the compaction machine's plan requests).
+    load_strategy: LoadStrategy = "s3_event"
+    # s3-dist-cp --targetSize (MiB) of the compaction runs.
+    compaction_target_size_mb: int = 64
+    # A raw file younger than this is left to its trigger by the reconciliation sweep. With
+    # emr_compaction the module sets it past the hour, the grace and the machine's longest
+    # run, so the sweep never loads a file before its compaction could take it.
+    reconcile_grace_seconds: int = GRACE_SECONDS
 
     @property
     def waits_for_result(self) -> bool:
@@ -112,6 +124,11 @@ class LoaderConfig:
             ),
             metric_namespace=namespace,
             log_level=_log_level(env),
+            load_strategy=_choice(env, "CDC_LOAD_STRATEGY", LOAD_STRATEGIES, "s3_event"),  # type: ignore[arg-type]
+            compaction_target_size_mb=_int(env, "CDC_COMPACTION_TARGET_SIZE_MB", 64, low=1, high=1024),
+            reconcile_grace_seconds=_int(
+                env, "CDC_RECONCILE_GRACE_SECONDS", GRACE_SECONDS, low=60, high=604_800
+            ),
         )
 
 

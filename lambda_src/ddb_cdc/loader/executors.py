@@ -76,7 +76,11 @@ Row = tuple[Any, ...]
 
 
 class Executor(Protocol):
-    def run(self, statements: Sequence[str], *, name: str | None = None) -> Submission: ...
+    # ``wait=True`` waits for the outcome even where the executor would not (Data API
+    # async mode): a compacted load's caller, the state machine, must know it.
+    def run(
+        self, statements: Sequence[str], *, name: str | None = None, wait: bool = False
+    ) -> Submission: ...
 
     def query(self, sql: str, params: Mapping[str, str] | None = None) -> list[Row]: ...
 
@@ -140,14 +144,15 @@ class DataApiExecutor:
             parameters.update(ClusterIdentifier=str(target.cluster_id), SecretArn=str(target.secret_arn))
         return parameters
 
-    def run(self, statements: Sequence[str], *, name: str | None = None) -> Submission:
+    def run(self, statements: Sequence[str], *, name: str | None = None, wait: bool = False) -> Submission:
         request: dict[str, Any] = {**self.connection_parameters(), "Sqls": list(statements)}
         if name:
             request["StatementName"] = name
-        if self.mode == "async":
+        waits = wait or self.mode == "poll"
+        if not waits:
             request["WithEvent"] = True
         statement_id = self._client.batch_execute_statement(**request)["Id"]
-        if self.mode == "async":
+        if not waits:
             return Submission("submitted", statement_id)
         self._wait(statement_id)
         return Submission("finished", statement_id)
@@ -297,7 +302,8 @@ class Psycopg2Executor:
         self._connection.autocommit = False
         return self._connection
 
-    def run(self, statements: Sequence[str], *, name: str | None = None) -> Submission:
+    def run(self, statements: Sequence[str], *, name: str | None = None, wait: bool = False) -> Submission:
+        # A direct connection always waits for the outcome, whatever `wait` says.
         connection = self._connect()
         try:
             with connection.cursor() as cursor:

@@ -123,6 +123,18 @@ class CdcFiles:
                     found[key] = RawFile(key, item.get("LastModified"))
         return [found[key] for key in sorted(found)]
 
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key under ``prefix`` (a compaction run's output), sorted."""
+        return sorted(item["Key"] for item in self._list(prefix))
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+
+    def write_bytes(self, key: str, body: bytes, content_type: str) -> str:
+        """Put one object; returns its ``s3://`` URL."""
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type)
+        return s3_url(self.bucket, key)
+
     def last_modified(self, key: str) -> datetime | None:
         try:
             return self._s3.head_object(Bucket=self.bucket, Key=key)["LastModified"]

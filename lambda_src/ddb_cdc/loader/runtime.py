@@ -78,4 +78,5 @@ def build_service(
         alerts=Alerts(client("sns"), config.alert_topic_arn, logger),
         metrics=Metrics(client("cloudwatch"), config.metric_namespace, config.table_name),
         logger=logger,
+        reconcile_grace_seconds=config.reconcile_grace_seconds,
     )

@@ -50,7 +50,7 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from ddb_cdc import layout
-from ddb_cdc.loader import reconcile, selection
+from ddb_cdc.loader import compaction, reconcile, selection
 from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.executors import (
     STATEMENT_NAME_PREFIX,
@@ -64,7 +64,7 @@ from ddb_cdc.loader.files import CdcFiles, FailureKind, FailureRecord
 from ddb_cdc.obs import log
 from ddb_cdc.warehouse import LedgerStatus, render_ddl, render_ledgered_files, render_load, render_status
 from ddb_cdc.warehouse.identifiers import Dialect, literal
-from ddb_cdc.warehouse.manifest import manifest_key, s3_url
+from ddb_cdc.warehouse.manifest import manifest_body, manifest_key, s3_url
 
 MAX_ERROR_LINES: Final = 20
 SNS_SUBJECT_LIMIT: Final = 100
@@ -264,6 +264,138 @@ class LoaderService:
             self._run_load(batch, summary, {}, errors)
         self._raise_if_failed(errors)
         return summary
+
+    # -- emr_compaction -------------------------------------------------------
+
+    def plan_compaction(self, request: object) -> dict[str, Any]:
+        """The state machine's first step: list the hour's raw files into the run's
+        ``inputs.txt`` and return the s3-dist-cp argv (see :mod:`ddb_cdc.loader.compaction`).
+
+        ``inputs`` 0 means there is nothing to compact: no list is written and the
+        machine starts no cluster.
+        """
+        if self.config.load_strategy != "emr_compaction":
+            raise compaction.CompactionError(
+                f"compaction_plan needs CDC_LOAD_STRATEGY=emr_compaction, not {self.config.load_strategy}"
+            )
+        hour_ms = compaction.requested_hour(request)
+        prefix, table = self.config.prefix, self.config.table_name
+        keys = [item.key for item in self.files.list_raw([layout.raw_hour_prefix(prefix, table, hour_ms)])]
+        run_id = layout.new_scan_id(int(self._clock() * 1000))
+        if keys:
+            self.files.write_bytes(
+                layout.compaction_inputs_key(prefix, table, hour_ms, run_id),
+                compaction.inputs_body(self.config.bucket, keys),
+                "text/plain",
+            )
+        args = compaction.s3_dist_cp_args(
+            self.config.bucket, prefix, table, hour_ms, run_id, self.config.compaction_target_size_mb
+        )
+        result = compaction.plan_result(hour_ms, run_id, len(keys), args)
+        log(
+            self.logger, logging.INFO, "compaction planned", hour=result["hour"], run=run_id, inputs=len(keys)
+        )
+        return result
+
+    def run_compacted(self, hour_ms: int, run_id: str, *, compacted: bool) -> RunSummary:
+        """The state machine's load step for one hour.
+
+        With ``compacted`` (the step succeeded): one transaction loads the run's
+        compacted files and records them and every raw file in its ``inputs.txt`` in the
+        ledger. Then, whatever happened to that load, every raw file of the lookback
+        window up to this hour that is still not in the ledger is loaded as it is (the
+        ordinary retry, isolation and quarantine rules apply to them): late files after
+        a good compaction, and the whole hour after a failed one (``compacted`` false, or
+        a compacted load the warehouse refused). Raises when anything failed, so the
+        machine alerts.
+        """
+        summary = RunSummary("compacted")
+        compacted_error: Exception | None = None
+        if compacted:
+            try:
+                self._load_compacted(hour_ms, run_id, summary)
+            except Exception as exc:  # the raw files are loaded below instead
+                compacted_error = exc
+                summary.failed_loads += 1
+                self.metrics.put({"LoadFailures": (1.0, "Count")})
+                log(
+                    self.logger,
+                    logging.ERROR,
+                    "compacted load failed; loading the hour's raw files instead",
+                    hour=layout.hour_label(hour_ms),
+                    run=run_id,
+                    error=_describe(exc),
+                )
+        start = hour_ms - self.config.schedule_lookback_hours * selection.HOUR_MS
+        prefixes = selection.hour_prefixes(self.config.prefix, self.config.table_name, start, hour_ms)
+        listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
+        self._run("compacted", listed, load_all=True, summary=summary)
+        if compacted_error is not None:
+            raise LoadsFailed(
+                f"the compacted load of {layout.hour_label(hour_ms)} failed ({_describe(compacted_error)}); "
+                "its raw files were loaded instead"
+            )
+        return summary
+
+    def _load_compacted(self, hour_ms: int, run_id: str, summary: RunSummary) -> None:
+        prefix, table, bucket = self.config.prefix, self.config.table_name, self.config.bucket
+        inputs = compaction.parse_inputs(
+            self.files.read_bytes(layout.compaction_inputs_key(prefix, table, hour_ms, run_id)),
+            bucket,
+            layout.raw_hour_prefix(prefix, table, hour_ms),
+        )
+        files = compaction.compacted_files(
+            self.files.list_keys(layout.compacted_prefix(prefix, table, hour_ms, run_id))
+        )
+        if not files:
+            raise compaction.CompactionError(
+                f"the run {run_id} left no compacted file for its {len(inputs)} raw files"
+            )
+        if self.ledgered(set(files)) == set(files):
+            log(self.logger, logging.INFO, "compacted files already loaded", run=run_id, files=len(files))
+            return
+        ledger_list = layout.compaction_ledger_key(prefix, table, hour_ms, run_id)
+        self.files.write_bytes(ledger_list, compaction.ledger_list_body(inputs), "application/gzip")
+        ledger_manifest = self.files.write_bytes(
+            layout.compaction_ledger_manifest_key(prefix, table, hour_ms, run_id),
+            manifest_body(bucket, [ledger_list]),
+            "application/json",
+        )
+        load_id, manifest_url = self.files.write_manifest(files)
+        statements = render_load(
+            self.config.target,
+            self.dialect,
+            manifest_url=manifest_url,
+            iam_role_arn=self.config.copy_role_arn,
+            files=files,
+            load_id=load_id,
+            ledger_manifest_url=ledger_manifest,
+        )
+        # Named so that the completion handler never takes it for a load of raw files; it
+        # waits, because the machine must know the outcome (no failure records: a failed
+        # compacted load leaves the raw files to the ordinary path).
+        submission = self.executor.run(
+            statements, name=f"{STATEMENT_NAME_PREFIX}-compacted:{table}:{load_id}", wait=True
+        )
+        summary.loads.append(
+            {
+                "load_id": load_id,
+                "files": len(files),
+                "compacted_from": len(inputs),
+                "state": submission.state,
+                "statement_id": submission.statement_id,
+            }
+        )
+        self.metrics.put({"FilesLoaded": (float(len(inputs)), "Count")})
+        log(
+            self.logger,
+            logging.INFO,
+            "compacted load committed",
+            load_id=load_id,
+            run=run_id,
+            files=len(files),
+            raw_files=len(inputs),
+        )
 
     # -- one run --------------------------------------------------------------
 

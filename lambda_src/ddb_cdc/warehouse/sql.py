@@ -67,6 +67,10 @@ from ddb_cdc.warehouse.model import (
 
 STAGING_TABLE: Final = "cdc_stage"
 LATEST_TABLE: Final = "cdc_latest"
+# The file keys a compacted load records besides its own files (the raw files the
+# compacted ones were made of), COPYed from a list in S3: an hour can have more of them
+# than literal lists in 40 statements of 100 KB could carry.
+LEDGER_FILES_TABLE: Final = "cdc_ledger_files"
 
 # The Redshift Data API's BatchExecuteStatement takes at most 40 statements (its API
 # model), and documents a 100 KB limit per statement. Literal lists (ledger inserts,
@@ -447,10 +451,10 @@ def _chunks(values: Sequence[str], render_one: Callable[[str], str], fixed: int)
     return chunks
 
 
-def render_copy(manifest_url: str, iam_role_arn: str) -> str:
-    """The COPY into the staging table, identical in both dialects."""
+def render_copy(manifest_url: str, iam_role_arn: str, table: str = STAGING_TABLE) -> str:
+    """The COPY of a manifest's gzip NDJSON files into a temporary table, identical in both dialects."""
     return (
-        f"COPY {quote(STAGING_TABLE)} FROM {literal(manifest_url)} IAM_ROLE {literal(iam_role_arn)} "
+        f"COPY {quote(table)} FROM {literal(manifest_url)} IAM_ROLE {literal(iam_role_arn)} "
         "FORMAT AS JSON 'auto' GZIP MANIFEST TIMEFORMAT 'auto'"
     )
 
@@ -463,11 +467,14 @@ def render_load(
     iam_role_arn: str,
     files: Sequence[str],
     load_id: str,
+    ledger_manifest_url: str | None = None,
 ) -> list[str]:
     """The statements of one load, to run in order as ONE transaction.
 
     ``files`` are the S3 object keys the manifest lists; they are recorded in the
-    ledger. Steps: (Redshift: case-sensitive SUPER attributes), lock, staging table,
+    ledger. ``ledger_manifest_url``, for a load of compacted files, names a manifest of
+    gzip NDJSON ``{"file_key": …}`` lines: those keys (the raw files the compacted ones
+    were made of) are recorded in the ledger by the same transaction. Steps: (Redshift: case-sensitive SUPER attributes), lock, staging table,
     COPY, the latest change per key resolved into a table shaped like the target, drop
     what is not newer than the target, MERGE, history (optional), ledger, drop the
     temporary tables.
@@ -480,6 +487,8 @@ def render_load(
     """
     dialect = _check_dialect(dialect)
     _validate_load_inputs(manifest_url, iam_role_arn, load_id)
+    if ledger_manifest_url is not None:
+        _validate_load_inputs(ledger_manifest_url, iam_role_arn, load_id)
     file_keys = _file_keys(files)
     load_literal = f"CAST({literal(load_id)} AS {LOAD_ID_TYPE})"
     target_literal = literal(spec.target_name)
@@ -578,6 +587,19 @@ def render_load(
             f'WHERE NOT EXISTS (SELECT 1 FROM {ledger} AS "g" WHERE "g"."target_table" = {target_literal} '
             f'AND "g"."file_key" = "f"."file_key")'
         )
+
+    if ledger_manifest_url is not None:
+        listed = quote(LEDGER_FILES_TABLE)
+        statements.append(f'CREATE TEMP TABLE {listed} ("file_key" VARCHAR({MAX_FILE_KEY}) NOT NULL)')
+        statements.append(render_copy(ledger_manifest_url, iam_role_arn, LEDGER_FILES_TABLE))
+        statements.append(
+            f'INSERT INTO {ledger} ("file_key", "target_table", "load_id", "loaded_at") '
+            f'SELECT "f"."file_key", {target_literal}, {load_literal}, {now} '
+            f'FROM (SELECT DISTINCT "file_key" FROM {listed}) AS "f" '
+            f'WHERE NOT EXISTS (SELECT 1 FROM {ledger} AS "g" WHERE "g"."target_table" = {target_literal} '
+            f'AND "g"."file_key" = "f"."file_key")'
+        )
+        statements.append(f"DROP TABLE {listed}")
 
     # Dropped inside the transaction: a session that runs several loads (the psycopg2
     # executor) starts each one clean, and a failed load rolls the CREATEs back anyway.
