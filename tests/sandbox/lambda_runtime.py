@@ -19,8 +19,10 @@ configurations and EventBridge Scheduler schedules from the moto endpoint, then 
 - **Asynchronous invocations** ("How Lambda handles errors and retries with asynchronous invocation"): an
   internal queue per function, MaximumRetryAttempts (default 2) with one and two minutes between attempts,
   MaximumEventAgeInSeconds, and the on-success/on-failure destinations with Lambda's invocation record.
-- **EventBridge Scheduler** rate(), cron() and at() schedules with a Lambda target fire on a faster clock
-  (``clock_factor``) and invoke the target asynchronously with the target's Input.
+- **EventBridge Scheduler** rate(), cron() and at() schedules in state ENABLED fire on a faster clock
+  (``clock_factor``): a Lambda target is invoked asynchronously with the target's Input, a Step Functions
+  state machine target gets StartExecution as the target's role (see :class:`Schedule`); context attributes
+  such as ``<aws.scheduler.scheduled-time>`` are replaced in the Input.
 
 Differences from AWS are listed in :data:`DIFFERENCES_FROM_AWS`.
 """
@@ -1144,16 +1146,42 @@ def _cron_field(text: str, low: int, high: int, names: dict[str, int] | None = N
 
 
 class Schedule:
-    """One schedule whose target is a Lambda function, fired on the sandbox clock."""
+    """One EventBridge Scheduler schedule, fired on the sandbox clock.
+
+    Targets (EventBridge Scheduler User Guide, "Using templated targets"): a Lambda function is invoked
+    asynchronously with the target's Input; a Step Functions state machine gets a StartExecution with the Input,
+    made as the target's RoleArn would make it ("Set up the execution role": the role must trust
+    ``scheduler.amazonaws.com`` and allow ``states:StartExecution`` on the machine): the request goes to the
+    emulator over HTTP signed with a session of that role, so the ``iam-request-context`` patch decides. A refused
+    or failed delivery is recorded in :attr:`failed_deliveries` and the runtime's notes (RetryPolicy and
+    DeadLetterConfig are not exercised).
+
+    Context attributes ("Adding context attributes in EventBridge Scheduler",
+    https://docs.aws.amazon.com/scheduler/latest/UserGuide/managing-schedule-context-attributes.html) are replaced in
+    the Input of every target: ``<aws.scheduler.scheduled-time>`` by the time the schedule was due (for example
+    ``2022-03-22T18:59:43Z``), ``<aws.scheduler.schedule-arn>``, ``<aws.scheduler.execution-id>`` (16 hex digits,
+    new for each invocation) and ``<aws.scheduler.attempt-number>`` (always 1: no retries). Assumption: the
+    execution started for a state machine is named after the execution id.
+    """
+
+    TARGET_SERVICES = ("lambda", "states")
 
     def __init__(self, runtime: LocalLambdaRuntime, config: dict) -> None:
         self.runtime = runtime
         self.name: str = config["Name"]
+        self.arn: str = config.get("Arn") or ""
         self.expression: str = config["ScheduleExpression"]
         self.target_arn: str = config["Target"]["Arn"]
+        self.role_arn: str = config["Target"].get("RoleArn") or ""
         self.input: str = config["Target"].get("Input") or "{}"
+        parts = self.target_arn.split(":")
+        self.service = parts[2] if len(parts) > 2 else ""
+        if self.service == "states" and ":stateMachine:" not in self.target_arn:
+            raise SandboxUnsupported(f"schedule {self.name}: target {self.target_arn} is not a state machine")
         self.zone = ZoneInfo(config.get("ScheduleExpressionTimezone") or "UTC")
         self.fires = 0
+        self.started: list[str] = []  # execution ARNs started for a state machine target
+        self.failed_deliveries: list[str] = []
         self._done = False
         rate = re.fullmatch(r"rate\((\d+)\s+(\w+)\)", self.expression)
         cron = re.fullmatch(r"cron\((.+)\)", self.expression)
@@ -1205,11 +1233,31 @@ class Schedule:
                 return moment.timestamp()
         return None
 
+    def payload(self, scheduled: float, execution_id: str, attempt: int = 1) -> str:
+        """The target's Input with the context attributes replaced."""
+        values = {
+            "<aws.scheduler.scheduled-time>": datetime.fromtimestamp(scheduled, UTC).strftime(
+                "%Y-%m-%dT%H:%M:%SZ"
+            ),
+            "<aws.scheduler.schedule-arn>": self.arn,
+            "<aws.scheduler.execution-id>": execution_id,
+            "<aws.scheduler.attempt-number>": str(attempt),
+        }
+        text = self.input
+        for placeholder, value in values.items():
+            text = text.replace(placeholder, value)
+        return text
+
     def tick(self, sandbox_now: float) -> None:
         if self.next_due is None or sandbox_now < self.next_due:
             return
         self.fires += 1
-        self.runtime.invoke_async(self.target_arn, self.input.encode())
+        execution_id = uuid.uuid4().hex[:16]
+        payload = self.payload(self.next_due, execution_id)
+        if self.service == "states":
+            self._start_execution(payload, execution_id)
+        else:
+            self.runtime.invoke_async(self.target_arn, payload.encode())
         if self.kind == "at":
             self._done = True
             self.next_due = None
@@ -1218,12 +1266,35 @@ class Schedule:
         else:
             self.next_due = self._next_after(sandbox_now)
 
+    def _start_execution(self, payload: str, execution_id: str) -> None:
+        region = self.target_arn.split(":")[3]
+        try:
+            session = service_role_session(self.role_arn, "scheduler.amazonaws.com", self.name[:64], region)
+            client = boto3.client(
+                "stepfunctions",
+                region_name=region,
+                endpoint_url=self.runtime.endpoint_url,
+                aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
+                aws_session_token=session["AWS_SESSION_TOKEN"],
+                config=Config(retries={"max_attempts": 1}, account_id_endpoint_mode="disabled"),
+            )
+            started = client.start_execution(
+                stateMachineArn=self.target_arn, name=execution_id, input=payload
+            )
+            self.started.append(started["executionArn"])
+        except (PermissionError, ClientError, KeyError, ValueError) as exc:
+            problem = f"schedule {self.name}: StartExecution of {self.target_arn} failed: {type(exc).__name__}: {exc}"
+            self.failed_deliveries.append(problem)
+            self.runtime._note(problem)
+
     def describe(self) -> dict:
         return {
             "name": self.name,
             "expression": self.expression,
             "target": self.target_arn,
             "fires": self.fires,
+            "failed_deliveries": len(self.failed_deliveries),
         }
 
 
@@ -1451,9 +1522,11 @@ class LocalLambdaRuntime:
                 config = scheduler.get_schedule(
                     Name=summary["Name"], GroupName=summary.get("GroupName", "default")
                 )
-                if config.get("State") != "ENABLED" or config["Target"]["Arn"].split(":")[2] != "lambda":
+                service = config["Target"]["Arn"].split(":")[2]
+                if config.get("State") != "ENABLED" or service not in Schedule.TARGET_SERVICES:
                     continue
-                self._resolve(config["Target"]["Arn"])
+                if service == "lambda":
+                    self._resolve(config["Target"]["Arn"])
                 self.schedules.append(Schedule(self, config))
 
     def stop(self) -> None:

@@ -26,12 +26,25 @@ Followed:
   workflows" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html: States.ALL
   does not catch States.Runtime or States.DataLimitExceeded), "Quotas" (256 KiB of state input or output),
   StopExecution (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html: the
-  execution stops; a Task already running finishes).
+  execution stops; a Task already running finishes, a ``.sync`` Task stops waiting).
+- "Create and manage Amazon EMR clusters with Step Functions"
+  (https://docs.aws.amazon.com/step-functions/latest/dg/connect-emr.html): ``elasticmapreduce:createCluster.sync``
+  takes RunJobFlow's request (``Instances.KeepJobFlowAliveWhenNoSteps`` must be true, ``Steps`` is not allowed),
+  answers ``{"ClusterId", ...}`` where EMR answers ``JobFlowId``, and waits for the cluster to be WAITING;
+  ``addStep.sync`` takes ``ClusterId`` and one ``Step``, answers ``{"StepId"}`` and waits for the step to finish;
+  ``terminateCluster`` takes ``ClusterId`` (``.sync`` waits for the cluster to terminate). Step Functions polls EMR
+  every 60 seconds for the first 10 minutes, then every 300 seconds. "Publish messages to an Amazon SNS topic with
+  Step Functions" (https://docs.aws.amazon.com/step-functions/latest/dg/connect-sns.html): ``sns:publish`` takes
+  Publish's parameters (its example passes a JSON object as ``Message``). "Learning to use AWS service SDK
+  integrations" (supported-services-awssdk.html): service errors are named ``<Service>.<ErrorName>`` and always carry
+  the ``Exception`` suffix. The API calls themselves are made by :class:`ServiceApi` (the sandbox's, with the
+  state machine role's permissions, is in :mod:`tests.sandbox.patches.stepfunctions`).
 
 Refused at load (:func:`load`): Parallel and any state type not listed; JSONata (``QueryLanguage``), variables
 (``Assign``), intrinsic functions (``States.Format(...)``), JSONPath beyond plain member and index steps
-(wildcards, filters, ``..``); Task resources other than a Lambda function ARN or ``lambda:invoke`` (so no
-``.sync``/``.waitForTaskToken``), HeartbeatSeconds, TimeoutSecondsPath, Credentials; Distributed Map
+(wildcards, filters, ``..``); Task resources other than a Lambda function ARN, ``lambda:invoke`` and the five
+service integrations above (so no other ``.sync``, no ``.waitForTaskToken``, no ``aws-sdk:*``), HeartbeatSeconds,
+TimeoutSecondsPath, Credentials; Distributed Map
 (ItemReader, ResultWriter, ItemBatcher, tolerated failures, MaxConcurrencyPath); Timestamp comparisons;
 Wait with Timestamp/TimestampPath; execution-level TimeoutSeconds; any field the ASL does not define for
 the state type.
@@ -39,10 +52,18 @@ the state type.
 A Task without TimeoutSeconds has no timeout (the Step Functions default, 99999999 seconds; the ASL spec's own
 default of 60 seconds is not what AWS applies).
 
-Differences from AWS: waits and retry intervals run on the sandbox clock (real seconds times the runtime's
-clock factor) while a Task's TimeoutSeconds uses real seconds (the Lambda function's own timeout is real time
-too); the execution history holds only the start and end events
-(see :mod:`tests.sandbox.patches.stepfunctions`).
+Differences from AWS: waits, retry intervals and the polling of ``.sync`` Tasks run on the sandbox clock (real
+seconds times the runtime's clock factor), and so does the TimeoutSeconds of a ``.sync`` Task, while a Lambda
+Task's TimeoutSeconds uses real seconds (the Lambda function's own timeout is real time too); the execution
+history holds only the start and end events (see :mod:`tests.sandbox.patches.stepfunctions`).
+
+Assumptions where the Developer Guide is silent: a ``.sync`` EMR Task whose cluster ends TERMINATED or
+TERMINATED_WITH_ERRORS before WAITING, or whose step ends FAILED, CANCELLED or INTERRUPTED, fails with
+``States.TaskFailed`` and the DescribeCluster/DescribeStep response (JSON) as its cause; ``createCluster.sync``
+answers ``{"ClusterId", "ClusterArn"}``, ``terminateCluster`` answers ``{}``, ``sns:publish`` answers
+``{"MessageId"}`` (each with ``SdkHttpMetadata``/``SdkResponseMetadata`` as AWS adds them); a ``Message`` that is
+not a string is sent as compact JSON text; a request the integration refuses (KeepJobFlowAliveWhenNoSteps not
+true, Steps given, a missing ClusterId/Step/TopicArn/Message) fails with ``States.Runtime``.
 """
 
 from __future__ import annotations
@@ -64,6 +85,24 @@ from tests.sandbox.lambda_runtime import SandboxUnsupported
 PAYLOAD_LIMIT_BYTES = 256 * 1024  # state input/output quota
 INLINE_MAP_MAX_CONCURRENCY = 40
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+EMR_CREATE_CLUSTER_SYNC = "arn:aws:states:::elasticmapreduce:createCluster.sync"
+EMR_ADD_STEP_SYNC = "arn:aws:states:::elasticmapreduce:addStep.sync"
+EMR_TERMINATE_CLUSTER = "arn:aws:states:::elasticmapreduce:terminateCluster"
+EMR_TERMINATE_CLUSTER_SYNC = "arn:aws:states:::elasticmapreduce:terminateCluster.sync"
+SNS_PUBLISH = "arn:aws:states:::sns:publish"
+SERVICE_RESOURCES = frozenset(
+    {
+        EMR_CREATE_CLUSTER_SYNC,
+        EMR_ADD_STEP_SYNC,
+        EMR_TERMINATE_CLUSTER,
+        EMR_TERMINATE_CLUSTER_SYNC,
+        SNS_PUBLISH,
+    }
+)
+# Step Functions polls EMR every 60 s for the first 10 minutes of a .sync Task, every 300 s after (connect-emr).
+EMR_POLL_SECONDS = ((600.0, 60.0), (float("inf"), 300.0))
+EMR_TERMINATED = frozenset({"TERMINATED", "TERMINATED_WITH_ERRORS"})
+EMR_STEP_FAILED = frozenset({"FAILED", "CANCELLED", "INTERRUPTED"})
 _LAMBDA_ARN = re.compile(
     r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9$_-]+)?"
 )
@@ -114,6 +153,31 @@ class ScaledClock:
 
 # (function ARN, payload) -> the function's result; raises StatesError(errorType, cause) on a function error.
 LambdaInvoker = Callable[[str, Any], Any]
+
+
+class ServiceApi(Protocol):
+    """The AWS calls behind the service integrations, made with the state machine role's permissions.
+
+    Every method raises :class:`StatesError` named as Step Functions names the service's error (for example
+    ``ElasticMapReduce.AmazonElasticMapReduceException`` or ``SNS.AuthorizationErrorException``)."""
+
+    def emr_run_job_flow(self, request: dict) -> dict:
+        """RunJobFlow; returns ``{"ClusterId", "ClusterArn"}``."""
+
+    def emr_describe_cluster(self, cluster_id: str) -> dict:
+        """DescribeCluster's response (``{"Cluster": {...}}``)."""
+
+    def emr_add_step(self, cluster_id: str, step: dict) -> str:
+        """AddJobFlowSteps with one step; returns its id."""
+
+    def emr_describe_step(self, cluster_id: str, step_id: str) -> dict:
+        """DescribeStep's response (``{"Step": {...}}``)."""
+
+    def emr_terminate(self, cluster_id: str) -> None:
+        """TerminateJobFlows of one cluster."""
+
+    def sns_publish(self, request: dict) -> str:
+        """Publish; returns the MessageId."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -332,10 +396,14 @@ def _check_state(name: str, state: dict, states: dict, here: str) -> None:
         if resource == LAMBDA_INVOKE:
             if not {"FunctionName", "FunctionName.$"} & set(state.get("Parameters") or {}):
                 raise ValueError(f"{here}: lambda:invoke needs Parameters.FunctionName")
+        elif resource in SERVICE_RESOURCES:
+            if not isinstance(state.get("Parameters"), dict):
+                raise ValueError(f"{here}: {resource} needs Parameters")
+            _check_service_parameters(resource, state["Parameters"], here)
         elif not _LAMBDA_ARN.fullmatch(resource):
             raise SandboxUnsupported(
-                f"{here}: Task resource {resource!r} is not supported by the sandbox "
-                "(a Lambda function ARN or arn:aws:states:::lambda:invoke only)"
+                f"{here}: Task resource {resource!r} is not supported by the sandbox (a Lambda function ARN, "
+                f"arn:aws:states:::lambda:invoke or one of {sorted(SERVICE_RESOURCES)} only)"
             )
     if kind == "Map" and not isinstance(state.get("MaxConcurrency", 0), int):
         raise ValueError(f"{here}: MaxConcurrency must be an integer")
@@ -366,6 +434,34 @@ def _check_state(name: str, state: dict, states: dict, here: str) -> None:
                 raise SandboxUnsupported(f"{here}/{key}/{index}: fields {sorted(set(handler) - allowed)}")
             if handler.get("ResultPath") is not None:
                 parse_path(handler["ResultPath"], where=f"{here}/{key}/{index}/ResultPath")
+
+
+_SERVICE_REQUIRED = {
+    EMR_ADD_STEP_SYNC: ("ClusterId", "Step"),
+    EMR_TERMINATE_CLUSTER: ("ClusterId",),
+    EMR_TERMINATE_CLUSTER_SYNC: ("ClusterId",),
+    SNS_PUBLISH: ("Message",),
+}
+
+
+def _check_service_parameters(resource: str, parameters: dict, here: str) -> None:
+    """What the integration refuses and the definition already shows (the rest is checked when the Task runs)."""
+    given = {key.removesuffix(".$") for key in parameters}
+    missing = [key for key in _SERVICE_REQUIRED.get(resource, ()) if key not in given]
+    if missing:
+        raise ValueError(f"{here}: {resource} needs Parameters {missing}")
+    if resource == SNS_PUBLISH and given & {"TargetArn", "PhoneNumber"}:
+        raise SandboxUnsupported(
+            f"{here}: sns:publish to a TargetArn or PhoneNumber is not supported by the sandbox"
+        )
+    if resource == SNS_PUBLISH and "TopicArn" not in given:
+        raise ValueError(f"{here}: sns:publish needs Parameters.TopicArn")
+    if resource == EMR_CREATE_CLUSTER_SYNC:
+        if "Steps" in given:
+            raise ValueError(f"{here}: createCluster does not allow Steps")
+        instances = parameters.get("Instances")
+        if isinstance(instances, dict) and instances.get("KeepJobFlowAliveWhenNoSteps", True) is not True:
+            raise ValueError(f"{here}: createCluster needs Instances.KeepJobFlowAliveWhenNoSteps true")
 
 
 def _check_template(template: Any, here: str) -> None:
@@ -479,10 +575,12 @@ class Execution:
         state_machine_arn: str = "",
         role_arn: str = "",
         rng: random.Random | None = None,
+        services: ServiceApi | None = None,
     ) -> None:
         self.machine = machine
         self.input = input_value
         self.invoke = invoke
+        self.services = services
         self.clock = clock
         self.stopped = threading.Event()
         self.rng = rng or random.Random()
@@ -640,7 +738,7 @@ class Execution:
                 if "Parameters" in state
                 else effective
             )
-            result = self._task(name, state, payload)
+            result = self._task(name, state, payload, stop)
         else:  # Map
             result = self._map(machine.children[name], name, state, scope, stop)
         if "ResultSelector" in state:
@@ -650,7 +748,9 @@ class Execution:
         output = set_result(data, state.get("ResultPath", "$"), result, where=f"{name}.ResultPath")
         return self._output(state, output, context)
 
-    def _task(self, name: str, state: dict, payload: Any) -> Any:
+    def _task(self, name: str, state: dict, payload: Any, stop: threading.Event) -> Any:
+        if state["Resource"] in SERVICE_RESOURCES:
+            return self._service_task(name, state, payload, stop)
         if state["Resource"] == LAMBDA_INVOKE:
             if not isinstance(payload, dict) or "FunctionName" not in payload:
                 raise StatesError("States.Runtime", f"{name}: lambda:invoke needs FunctionName")
@@ -666,6 +766,108 @@ class Execution:
         if state["Resource"] == LAMBDA_INVOKE:
             return {"ExecutedVersion": "$LATEST", "Payload": result, "StatusCode": 200}
         return result
+
+    # -- service integrations ------------------------------------------------------------------------------
+
+    def _service_task(self, name: str, state: dict, payload: Any, stop: threading.Event) -> Any:
+        resource = state["Resource"]
+        if self.services is None:
+            raise StatesError("States.Runtime", f"{name}: no service API for {resource} in this execution")
+        if not isinstance(payload, dict):
+            raise StatesError("States.Runtime", f"{name}: {resource} needs an object of parameters")
+        _check_size(payload, name)
+        started = self.clock.now()
+        timeout = state.get("TimeoutSeconds")
+        deadline = None if timeout is None else started + float(timeout)
+        api = self.services
+        if resource == SNS_PUBLISH:
+            request = dict(payload)
+            for key in ("TopicArn", "Message"):
+                if key not in request:
+                    raise StatesError("States.Runtime", f"{name}: sns:publish needs {key}")
+            if not isinstance(request["Message"], str):
+                request["Message"] = json.dumps(request["Message"], separators=(",", ":"))
+            return {"MessageId": api.sns_publish(request), **_sdk_metadata()}
+        if resource == EMR_CREATE_CLUSTER_SYNC:
+            instances = payload.get("Instances")
+            if "Steps" in payload:
+                raise StatesError("States.Runtime", f"{name}: createCluster does not allow Steps")
+            if not isinstance(instances, dict) or instances.get("KeepJobFlowAliveWhenNoSteps") is not True:
+                raise StatesError(
+                    "States.Runtime",
+                    f"{name}: createCluster needs Instances.KeepJobFlowAliveWhenNoSteps true",
+                )
+            created = api.emr_run_job_flow(payload)
+            cluster_id = created["ClusterId"]
+            self._wait(
+                name,
+                started,
+                deadline,
+                stop,
+                lambda: api.emr_describe_cluster(cluster_id),
+                lambda d: d["Cluster"]["Status"]["State"] in ("WAITING", "RUNNING"),
+                lambda d: d["Cluster"]["Status"]["State"] in EMR_TERMINATED,
+            )
+            return {"ClusterId": cluster_id, "ClusterArn": created.get("ClusterArn"), **_sdk_metadata()}
+        cluster_id = payload.get("ClusterId")
+        if not isinstance(cluster_id, str) or not cluster_id:
+            raise StatesError("States.Runtime", f"{name}: {resource} needs a ClusterId string")
+        if resource == EMR_ADD_STEP_SYNC:
+            step = payload.get("Step")
+            if not isinstance(step, dict):
+                raise StatesError("States.Runtime", f"{name}: addStep needs one Step object")
+            step_id = api.emr_add_step(cluster_id, step)
+            self._wait(
+                name,
+                started,
+                deadline,
+                stop,
+                lambda: api.emr_describe_step(cluster_id, step_id),
+                lambda d: d["Step"]["Status"]["State"] == "COMPLETED",
+                lambda d: d["Step"]["Status"]["State"] in EMR_STEP_FAILED,
+            )
+            return {"StepId": step_id, **_sdk_metadata()}
+        api.emr_terminate(cluster_id)
+        if resource == EMR_TERMINATE_CLUSTER_SYNC:
+            self._wait(
+                name,
+                started,
+                deadline,
+                stop,
+                lambda: api.emr_describe_cluster(cluster_id),
+                lambda d: d["Cluster"]["Status"]["State"] in EMR_TERMINATED,
+                lambda d: False,
+            )
+        return _sdk_metadata()
+
+    def _wait(
+        self,
+        name: str,
+        started: float,
+        deadline: float | None,
+        stop: threading.Event,
+        describe: Callable[[], dict],
+        done: Callable[[dict], bool],
+        failed: Callable[[dict], bool],
+    ) -> dict:
+        """Poll ``describe`` as Step Functions polls EMR (on the sandbox clock) until done, failed or timed out."""
+        while True:
+            now = self.clock.now()
+            interval = next(every for until, every in EMR_POLL_SECONDS if now - started < until)
+            if deadline is not None:
+                interval = min(interval, max(0.0, deadline - now))
+            self.clock.sleep(interval, stop)
+            if stop.is_set():
+                raise _Aborted()
+            described = describe()
+            if done(described):
+                return described
+            if failed(described):
+                raise StatesError("States.TaskFailed", json.dumps(described, default=_json_default))
+            if deadline is not None and self.clock.now() >= deadline:
+                raise StatesError(
+                    "States.Timeout", f"{name}: the Task ran longer than {deadline - started:g} seconds"
+                )
 
     def _invoke_with_timeout(self, function: str, body: Any, timeout_s: float, name: str) -> Any:
         box: dict[str, Any] = {}
@@ -772,6 +974,20 @@ class Execution:
         return _compare(op, actual, rule[op])
 
 
+def _sdk_metadata() -> dict:
+    """What optimized integrations add to an API's response (the Java SDK's metadata; headers left out)."""
+    return {
+        "SdkHttpMetadata": {"HttpStatusCode": 200},
+        "SdkResponseMetadata": {"RequestId": str(uuid.uuid4())},
+    }
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):  # the Java SDK writes timestamps as epoch milliseconds
+        return int(value.timestamp() * 1000)
+    return str(value)
+
+
 def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
@@ -783,6 +999,7 @@ __all__ = [
     "Outcome",
     "SandboxUnsupported",
     "ScaledClock",
+    "ServiceApi",
     "StateMachine",
     "StatesError",
     "load",

@@ -20,8 +20,18 @@ from botocore.exceptions import ClientError
 from tests.sandbox import client_credentials
 from tests.sandbox.lambda_runtime import LocalLambdaRuntime, SandboxUnsupported
 from tests.sandbox.moto_server import running_moto
-from tests.sandbox.patches import dynamodb_export, stepfunctions
-from tests.sandbox.step_functions import Execution, StatesError, load
+from tests.sandbox.patches import dynamodb_export, emr, stepfunctions
+from tests.sandbox.step_functions import (
+    EMR_ADD_STEP_SYNC,
+    EMR_CREATE_CLUSTER_SYNC,
+    EMR_TERMINATE_CLUSTER,
+    EMR_TERMINATE_CLUSTER_SYNC,
+    LAMBDA_INVOKE,
+    SNS_PUBLISH,
+    Execution,
+    StatesError,
+    load,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -394,6 +404,179 @@ def test_an_unknown_next_is_invalid():
         load({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Nowhere"}}})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Service integrations (EMR, SNS) with a fake service API
+# ---------------------------------------------------------------------------------------------------------
+
+
+class FakeServices:
+    """A ServiceApi whose cluster and step states follow scripts, one state per describe."""
+
+    def __init__(self, cluster_states: list[str], step_states: list[str] | None = None) -> None:
+        self.cluster_states, self.step_states = list(cluster_states), list(step_states or [])
+        self.calls: list[tuple[str, Any]] = []
+
+    def emr_run_job_flow(self, request: dict) -> dict:
+        self.calls.append(("RunJobFlow", request))
+        return {"ClusterId": "j-1", "ClusterArn": "arn:aws:elasticmapreduce:us-east-1:1:cluster/j-1"}
+
+    def emr_describe_cluster(self, cluster_id: str) -> dict:
+        state = self.cluster_states.pop(0) if len(self.cluster_states) > 1 else self.cluster_states[0]
+        self.calls.append(("DescribeCluster", state))
+        return {"Cluster": {"Id": cluster_id, "Status": {"State": state}}}
+
+    def emr_add_step(self, cluster_id: str, step: dict) -> str:
+        self.calls.append(("AddJobFlowSteps", step))
+        return "s-1"
+
+    def emr_describe_step(self, cluster_id: str, step_id: str) -> dict:
+        state = self.step_states.pop(0) if len(self.step_states) > 1 else self.step_states[0]
+        self.calls.append(("DescribeStep", state))
+        return {"Step": {"Id": step_id, "Status": {"State": state, "FailureDetails": {"Message": "boom"}}}}
+
+    def emr_terminate(self, cluster_id: str) -> None:
+        self.calls.append(("TerminateJobFlows", cluster_id))
+
+    def sns_publish(self, request: dict) -> str:
+        self.calls.append(("Publish", request))
+        return "m-1"
+
+
+CREATE = {
+    "Name": "c",
+    "ServiceRole": "emr",
+    "JobFlowRole": "ec2",
+    "Instances": {"KeepJobFlowAliveWhenNoSteps": True},
+}
+
+
+def _one_task(resource: str, parameters: dict, **fields: Any) -> dict:
+    return {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": resource, "Parameters": parameters, **fields, "End": True}
+        },
+    }
+
+
+def _run_services(
+    definition: dict, services: FakeServices, value: Any = None, clock: FakeClock | None = None
+):
+    execution = Execution(
+        load(definition),
+        {} if value is None else value,
+        invoke=lambda arn, payload: {},
+        clock=clock or FakeClock(),
+        services=services,
+    )
+    return execution.run()
+
+
+def test_create_cluster_sync_polls_until_waiting_and_answers_the_cluster_id():
+    clock = FakeClock()
+    services = FakeServices(["STARTING", "BOOTSTRAPPING", "WAITING"])
+    outcome = _run_services(_one_task(EMR_CREATE_CLUSTER_SYNC, CREATE), services, clock=clock)
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.output["ClusterId"] == "j-1" and outcome.output["ClusterArn"].endswith("cluster/j-1")
+    assert [c[0] for c in services.calls] == ["RunJobFlow"] + ["DescribeCluster"] * 3
+    assert clock.sleeps == [60, 60, 60]
+
+
+def test_sync_polling_slows_to_300_seconds_after_ten_minutes():
+    clock = FakeClock()
+    services = FakeServices(["COMPLETED"], ["PENDING"] * 9 + ["RUNNING"] * 3 + ["COMPLETED"])
+    outcome = _run_services(
+        _one_task(EMR_ADD_STEP_SYNC, {"ClusterId": "j-1", "Step": {"Name": "s"}}), services, clock=clock
+    )
+    assert outcome.status == "SUCCEEDED" and outcome.output["StepId"] == "s-1"
+    assert clock.sleeps == [60] * 10 + [300] * 3
+
+
+def test_a_failed_step_fails_the_task_with_states_task_failed_and_the_step_as_cause():
+    for state in ("FAILED", "CANCELLED", "INTERRUPTED"):
+        services = FakeServices(["WAITING"], ["RUNNING", state])
+        outcome = _run_services(_one_task(EMR_ADD_STEP_SYNC, {"ClusterId": "j-1", "Step": {}}), services)
+        assert (outcome.status, outcome.error) == ("FAILED", "States.TaskFailed")
+        assert json.loads(outcome.cause)["Step"]["Status"]["State"] == state
+
+
+def test_a_cluster_that_terminates_while_starting_fails_create_cluster():
+    services = FakeServices(["STARTING", "TERMINATED_WITH_ERRORS"])
+    outcome = _run_services(_one_task(EMR_CREATE_CLUSTER_SYNC, CREATE), services)
+    assert (outcome.status, outcome.error) == ("FAILED", "States.TaskFailed")
+    assert json.loads(outcome.cause)["Cluster"]["Status"]["State"] == "TERMINATED_WITH_ERRORS"
+
+
+def test_terminate_cluster_sync_waits_and_terminate_cluster_does_not():
+    clock = FakeClock()
+    services = FakeServices(["TERMINATING", "TERMINATED"])
+    outcome = _run_services(
+        _one_task(EMR_TERMINATE_CLUSTER_SYNC, {"ClusterId": "j-1"}), services, clock=clock
+    )
+    assert outcome.status == "SUCCEEDED" and clock.sleeps == [60, 60]
+    clock = FakeClock()
+    outcome = _run_services(
+        _one_task(EMR_TERMINATE_CLUSTER, {"ClusterId": "j-1"}), FakeServices(["X"]), clock=clock
+    )
+    assert outcome.status == "SUCCEEDED" and clock.sleeps == []
+    assert set(outcome.output) == {"SdkHttpMetadata", "SdkResponseMetadata"}
+
+
+def test_a_sync_task_times_out_on_the_sandbox_clock():
+    clock = FakeClock()
+    services = FakeServices(["STARTING"])
+    definition = _one_task(EMR_CREATE_CLUSTER_SYNC, CREATE, TimeoutSeconds=150)
+    outcome = _run_services(definition, services, clock=clock)
+    assert (outcome.status, outcome.error) == ("FAILED", "States.Timeout")
+    assert clock.sleeps == [60, 60, 30]
+
+
+def test_sns_publish_sends_a_json_message_as_its_text():
+    services = FakeServices(["X"])
+    definition = _one_task(SNS_PUBLISH, {"TopicArn": "arn:t", "Subject": "s", "Message.$": "$"})
+    outcome = _run_services(definition, services, value={"error": {"Error": "E", "Cause": "c"}})
+    assert outcome.output["MessageId"] == "m-1"
+    ((_, request),) = services.calls
+    assert request == {"TopicArn": "arn:t", "Subject": "s", "Message": '{"error":{"Error":"E","Cause":"c"}}'}
+
+
+@pytest.mark.parametrize(
+    ("definition", "error", "message"),
+    [
+        (_one_task(EMR_CREATE_CLUSTER_SYNC, {**CREATE, "Steps": []}), ValueError, "Steps"),
+        (
+            _one_task(
+                EMR_CREATE_CLUSTER_SYNC, {**CREATE, "Instances": {"KeepJobFlowAliveWhenNoSteps": False}}
+            ),
+            ValueError,
+            "KeepJobFlowAliveWhenNoSteps",
+        ),
+        (_one_task(EMR_ADD_STEP_SYNC, {"ClusterId": "j-1"}), ValueError, "Step"),
+        (_one_task(SNS_PUBLISH, {"Message": "m"}), ValueError, "TopicArn"),
+        (_one_task(SNS_PUBLISH, {"TargetArn": "arn:x", "Message": "m"}), SandboxUnsupported, "TargetArn"),
+        (
+            _one_task("arn:aws:states:::elasticmapreduce:addStep", {"ClusterId": "j", "Step": {}}),
+            SandboxUnsupported,
+            "addStep",
+        ),
+        (
+            _one_task("arn:aws:states:::sns:publish.waitForTaskToken", {"Message": "m"}),
+            SandboxUnsupported,
+            "waitForTaskToken",
+        ),
+    ],
+)
+def test_service_tasks_the_integration_refuses_are_refused_at_load(definition, error, message):
+    with pytest.raises(error, match=message):
+        load(definition)
+
+
+def test_create_cluster_without_keep_alive_at_run_time_is_a_runtime_error():
+    definition = _one_task(EMR_CREATE_CLUSTER_SYNC, {"Name": "c", "Instances.$": "$.instances"})
+    outcome = _run_services(definition, FakeServices(["WAITING"]), value={"instances": {}})
+    assert (outcome.status, outcome.error) == ("FAILED", "States.Runtime")
+
+
 def test_the_patches_are_reverted_on_exit():
     from moto.dynamodb.responses import DynamoHandler
     from moto.stepfunctions.responses import StepFunctionResponse
@@ -434,6 +617,15 @@ def probe(event, context):
             code = exc.response["Error"]["Code"]
             results[name] = "denied" if code.startswith("AccessDenied") else code
     return results
+
+
+def compaction(event, context):
+    # A stand-in for the loader's compaction triggers: the plan comes from the execution input.
+    if event["trigger"] == "compaction_plan":
+        return event["request"]["plan"]
+    with open(os.path.join(os.environ["LOG_DIR"], event["run"] + ".log"), "a") as log:
+        print(json.dumps(event), file=log)
+    return {"loads": 0}
 """
 
 MACHINE = {
@@ -474,7 +666,12 @@ def _trust(service: str) -> str:
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LocalLambdaRuntime, Callable]]:
     work = tmp_path_factory.mktemp("sfn")
-    with running_moto() as endpoint, dynamodb_export.installed(), stepfunctions.installed():
+    with (
+        running_moto() as endpoint,
+        dynamodb_export.installed(),
+        stepfunctions.installed(),
+        emr.installed(seed=11),
+    ):
 
         def admin(service: str):
             config = Config(retries={"max_attempts": 1})
@@ -789,3 +986,498 @@ def test_backfill_calls_are_authorized_against_their_own_resources(sandbox):
         "describe": "ok",
         "describe_other": "denied",
     }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# emr_compaction: a machine shaped like the module's, run by the runtime against moto's EMR, S3 and SNS
+# ---------------------------------------------------------------------------------------------------------
+
+BUCKET = "cdc-compaction"
+HOUR_PREFIX = "raw/orders/2026/12/07/03/"
+LAMBDA_RETRY = [
+    {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        ],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 3,
+        "BackoffRate": 2,
+    }
+]
+
+
+def compaction_definition(loader: str, topic: str) -> dict:
+    """The state machine of the shared emr_compaction contract (Plan ... Failed)."""
+
+    def catch(path: str, target: str = "Notify") -> list[dict]:
+        return [{"ErrorEquals": ["States.ALL"], "ResultPath": path, "Next": target}]
+
+    def load_task(compacted: bool, catch_path: str, after: str) -> dict:
+        payload = {
+            "trigger": "compacted",
+            "hour.$": "$.plan.hour",
+            "run.$": "$.plan.run",
+            "compacted": compacted,
+        }
+        return {
+            "Type": "Task",
+            "Resource": LAMBDA_INVOKE,
+            "Parameters": {"FunctionName": loader, "Payload": payload},
+            "ResultPath": None,
+            "Retry": LAMBDA_RETRY,
+            "Catch": catch(catch_path),
+            "Next": after,
+        }
+
+    terminate = {
+        "Type": "Task",
+        "Resource": EMR_TERMINATE_CLUSTER_SYNC,
+        "Parameters": {"ClusterId.$": "$.cluster.id"},
+    }
+    return {
+        "StartAt": "Plan",
+        "States": {
+            "Plan": {
+                "Type": "Task",
+                "Resource": LAMBDA_INVOKE,
+                "Parameters": {
+                    "FunctionName": loader,
+                    "Payload": {"trigger": "compaction_plan", "request.$": "$"},
+                },
+                "ResultSelector": {
+                    "hour.$": "$.Payload.hour",
+                    "run.$": "$.Payload.run",
+                    "inputs.$": "$.Payload.inputs",
+                    "args.$": "$.Payload.args",
+                },
+                "ResultPath": "$.plan",
+                "Retry": LAMBDA_RETRY,
+                "Catch": catch("$.error"),
+                "Next": "AnyInputs",
+            },
+            "AnyInputs": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.plan.inputs", "NumericGreaterThan": 0, "Next": "StartCluster"}],
+                "Default": "NothingToCompact",
+            },
+            "NothingToCompact": {"Type": "Succeed"},
+            "StartCluster": {
+                "Type": "Task",
+                "Resource": EMR_CREATE_CLUSTER_SYNC,
+                "Parameters": {
+                    "Name": "ddbcdc-compaction-orders",
+                    "ReleaseLabel": "emr-7.2.0",
+                    "Applications": [{"Name": "Hadoop"}],
+                    "ServiceRole": "compaction-emr-service",
+                    "JobFlowRole": "compaction-ec2",
+                    "LogUri": f"s3://{BUCKET}/emr-logs/orders/",
+                    "VisibleToAllUsers": True,
+                    "AutoTerminationPolicy": {"IdleTimeout": 900},
+                    "Tags": [
+                        {"Key": "table", "Value": "orders"},
+                        {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},
+                    ],
+                    "Instances": {
+                        "KeepJobFlowAliveWhenNoSteps": True,
+                        "TerminationProtected": False,
+                        "Ec2SubnetId": "subnet-12345678",
+                        "InstanceGroups": [
+                            {
+                                "Name": "master",
+                                "InstanceRole": "MASTER",
+                                "InstanceType": "m5.xlarge",
+                                "InstanceCount": 1,
+                                "Market": "ON_DEMAND",
+                            },
+                            {
+                                "Name": "core",
+                                "InstanceRole": "CORE",
+                                "InstanceType": "m5.xlarge",
+                                "InstanceCount": 1,
+                                "Market": "SPOT",
+                            },
+                        ],
+                    },
+                },
+                "ResultSelector": {"id.$": "$.ClusterId"},
+                "ResultPath": "$.cluster",
+                "TimeoutSeconds": 1800,
+                "Catch": catch("$.error"),
+                "Next": "Compact",
+            },
+            "Compact": {
+                "Type": "Task",
+                "Resource": EMR_ADD_STEP_SYNC,
+                "Parameters": {
+                    "ClusterId.$": "$.cluster.id",
+                    "Step": {
+                        "Name": "s3-dist-cp",
+                        "ActionOnFailure": "CONTINUE",
+                        "HadoopJarStep": {"Jar": "command-runner.jar", "Args.$": "$.plan.args"},
+                    },
+                },
+                "ResultPath": None,
+                "TimeoutSeconds": 3600,
+                "Catch": catch("$.error", "TerminateAfterFailure"),
+                "Next": "Terminate",
+            },
+            "Terminate": {
+                **terminate,
+                "ResultPath": None,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": catch("$.error"),
+                "Next": "Load",
+            },
+            "Load": load_task(True, "$.error", "Done"),
+            "Done": {"Type": "Succeed"},
+            "TerminateAfterFailure": {
+                **terminate,
+                "ResultPath": None,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": catch("$.terminate_error"),
+                "Next": "LoadRaw",
+            },
+            "LoadRaw": load_task(False, "$.load_error", "Notify"),
+            "Notify": {
+                "Type": "Task",
+                "Resource": SNS_PUBLISH,
+                "Parameters": {
+                    "TopicArn": topic,
+                    "Subject": "DdbCdc compaction failed: orders",
+                    "Message.$": "$",
+                },
+                "ResultPath": None,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Failed"}],
+                "Next": "Failed",
+            },
+            "Failed": {
+                "Type": "Fail",
+                "Error": "CompactionFailed",
+                "Cause": "The hour's raw files are loaded by the loader's fallback and by the next runs.",
+            },
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def compaction(sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The loader stand-in, the EMR roles, the bucket with one hour of raw files, the alert topic, and state
+    machine roles with and without the permissions the machine needs."""
+    runtime, admin = sandbox
+    iam, s3 = admin("iam"), admin("s3")
+    log_dir = tmp_path_factory.mktemp("loader-log")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as package:
+        package.writestr("fn.py", HANDLER)
+    role = iam.create_role(RoleName="loader-role", AssumeRolePolicyDocument=_trust("lambda.amazonaws.com"))
+    loader = admin("lambda").create_function(
+        FunctionName="loader",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="fn.compaction",
+        Code={"ZipFile": archive.getvalue()},
+        Timeout=30,
+        Environment={"Variables": {"LOG_DIR": str(log_dir)}},
+    )["FunctionArn"]
+    topic = admin("sns").create_topic(Name="compaction-alerts")["TopicArn"]
+    service = iam.create_role(
+        RoleName="compaction-emr-service", AssumeRolePolicyDocument=_trust("elasticmapreduce.amazonaws.com")
+    )["Role"]["Arn"]
+    ec2 = iam.create_role(RoleName="compaction-ec2", AssumeRolePolicyDocument=_trust("ec2.amazonaws.com"))[
+        "Role"
+    ]["Arn"]
+    iam.put_role_policy(
+        RoleName="compaction-ec2",
+        PolicyName="s3",
+        PolicyDocument=_policy(
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": [
+                    f"arn:aws:s3:::{BUCKET}/raw/orders/*",
+                    f"arn:aws:s3:::{BUCKET}/compaction/orders/*",
+                ],
+            },
+            {
+                "Effect": "Allow",
+                "Action": "s3:PutObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/compacted/orders/*",
+            },
+            {
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{BUCKET}",
+                "Condition": {"StringLike": {"s3:prefix": ["raw/orders/*", "compaction/orders/*"]}},
+            },
+        ),
+    )
+    iam.create_instance_profile(InstanceProfileName="compaction-ec2")
+    iam.add_role_to_instance_profile(InstanceProfileName="compaction-ec2", RoleName="compaction-ec2")
+    cluster = f"arn:aws:elasticmapreduce:{REGION}:{ACCOUNT}:cluster/*"
+    statements = {
+        "invoke": {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": loader},
+        "run": {
+            "Effect": "Allow",
+            "Action": "elasticmapreduce:RunJobFlow",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:RequestTag/for-use-with-amazon-emr-managed-policies": "true"}
+            },
+        },
+        "emr": {
+            "Effect": "Allow",
+            "Action": [
+                "elasticmapreduce:DescribeCluster",
+                "elasticmapreduce:TerminateJobFlows",
+                "elasticmapreduce:AddJobFlowSteps",
+                "elasticmapreduce:DescribeStep",
+            ],
+            "Resource": cluster,
+        },
+        "pass-service": {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": service,
+            "Condition": {"StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}},
+        },
+        "pass-ec2": {
+            "Effect": "Allow",
+            "Action": "iam:PassRole",
+            "Resource": ec2,
+            "Condition": {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        },
+        "publish": {"Effect": "Allow", "Action": "sns:Publish", "Resource": topic},
+    }
+    for name, left_out in (
+        ("compaction-sfn", None),
+        ("compaction-no-pass", "pass-ec2"),
+        ("compaction-no-sns", "publish"),
+    ):
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust("states.amazonaws.com"))
+        iam.put_role_policy(
+            RoleName=name,
+            PolicyName="machine",
+            PolicyDocument=_policy(*(v for k, v in statements.items() if k != left_out)),
+        )
+    s3.create_bucket(Bucket=BUCKET)
+    for name in "abcd":
+        s3.put_object(
+            Bucket=BUCKET,
+            Key=f"{HOUR_PREFIX}shard-{name}.json.gz",
+            Body=gzip.compress(f'{{"file": "{name}"}}\n'.encode()),
+        )
+    definition = compaction_definition(loader, topic)
+    machines = {
+        name: _machine(admin, f"{name}-machine", name, definition)
+        for name in ("compaction-sfn", "compaction-no-pass")
+    }
+    return {"runtime": runtime, "admin": admin, "topic": topic, "log_dir": log_dir, "machines": machines}
+
+
+def _plan(run: str, inputs: int = 3) -> dict:
+    """What the loader's plan answers: s3-dist-cp's argv for three of the hour's four raw files."""
+    listed = f"compaction/orders/2026/12/07/03/{run}/inputs.txt"
+    return {
+        "hour": "2026-12-07T03",
+        "run": run,
+        "inputs": inputs,
+        "args": [
+            "s3-dist-cp",
+            f"--src=s3://{BUCKET}/{HOUR_PREFIX}",
+            f"--dest=s3://{BUCKET}/compacted/orders/2026/12/07/03/{run}/",
+            f"--srcPrefixesFile=s3://{BUCKET}/{listed}",
+            r"--groupBy=.*/raw/orders/([0-9]{4})/([0-9]{2})/([0-9]{2})/([0-9]{2})/[^/]*\.json\.gz",
+            "--targetSize=64",
+            "--outputCodec=gz",
+        ],
+    }
+
+
+def _compaction_run(
+    setup: dict, run: str, machine: str = "compaction-sfn", inputs: int = 3
+) -> tuple[dict, set[str]]:
+    admin = setup["admin"]
+    listing = "".join(f"s3://{BUCKET}/{HOUR_PREFIX}shard-{n}.json.gz\n" for n in "abc")
+    admin("s3").put_object(
+        Bucket=BUCKET, Key=f"compaction/orders/2026/12/07/03/{run}/inputs.txt", Body=listing.encode()
+    )
+    before = {c["Id"] for c in admin("emr").list_clusters()["Clusters"]}
+    started = admin("stepfunctions").start_execution(
+        stateMachineArn=setup["machines"][machine],
+        name=run,
+        input=json.dumps({"hour": "2026-12-07T03", "plan": _plan(run, inputs)}),
+    )
+    described = _finished(admin, started["executionArn"], timeout_s=60)
+    created = {c["Id"] for c in admin("emr").list_clusters()["Clusters"]} - before
+    return described, created
+
+
+def _loads(setup: dict, run: str) -> list[dict]:
+    path = setup["log_dir"] / f"{run}.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def _alerts(setup: dict) -> list[tuple[str, str]]:
+    from moto.sns.models import sns_backends
+
+    topic = sns_backends[ACCOUNT][REGION].topics[setup["topic"]]
+    return [(subject, message) for _, message, subject, *_ in topic.sent_notifications]
+
+
+def test_emr_clusters_run_on_the_runtimes_sandbox_clock(sandbox):
+    runtime, _ = sandbox
+    assert emr.current().clock == runtime.sandbox_time
+
+
+def test_a_compaction_run_merges_the_listed_files_terminates_its_cluster_and_loads(compaction):
+    admin = compaction["admin"]
+    described, created = _compaction_run(compaction, "run-ok")
+    assert described["status"] == "SUCCEEDED", described
+    (cluster,) = created
+    assert admin("emr").describe_cluster(ClusterId=cluster)["Cluster"]["Status"]["State"] == "TERMINATED"
+    keys = [o["Key"] for o in admin("s3").list_objects_v2(Bucket=BUCKET, Prefix="compacted/")["Contents"]]
+    assert keys == ["compacted/orders/2026/12/07/03/run-ok/2026120703.gz"]
+    body = admin("s3").get_object(Bucket=BUCKET, Key=keys[0])["Body"].read()
+    assert sorted(json.loads(line)["file"] for line in gzip.decompress(body).decode().splitlines()) == list(
+        "abc"
+    )
+    assert [(e["trigger"], e["compacted"], e["hour"]) for e in _loads(compaction, "run-ok")] == [
+        ("compacted", True, "2026-12-07T03")
+    ]
+    assert not [a for a in _alerts(compaction) if "run-ok" in a[1]]
+
+
+def test_a_failed_compaction_step_terminates_the_cluster_loads_raw_and_alerts(compaction):
+    admin = compaction["admin"]
+    emr.fail_next_steps(1)
+    described, created = _compaction_run(compaction, "run-fail")
+    assert (described["status"], described["error"]) == ("FAILED", "CompactionFailed")
+    (cluster,) = created
+    assert admin("emr").describe_cluster(ClusterId=cluster)["Cluster"]["Status"]["State"] == "TERMINATED"
+    assert [e["compacted"] for e in _loads(compaction, "run-fail")] == [False]
+    ((subject, message),) = [a for a in _alerts(compaction) if "run-fail" in a[1]]
+    assert subject == "DdbCdc compaction failed: orders"
+    alert = json.loads(message)
+    assert alert["error"]["Error"] == "States.TaskFailed"
+    assert json.loads(alert["error"]["Cause"])["Step"]["Status"]["State"] == "FAILED"
+    leftovers = admin("s3").list_objects_v2(Bucket=BUCKET, Prefix="compacted/orders/2026/12/07/03/run-fail/")
+    assert leftovers["KeyCount"] == 1  # s3-dist-cp does not clean up what it copied before failing
+
+
+def test_an_hour_without_raw_files_starts_no_cluster(compaction):
+    described, created = _compaction_run(compaction, "run-empty", inputs=0)
+    assert described["status"] == "SUCCEEDED" and created == set()
+    assert _loads(compaction, "run-empty") == []
+
+
+def test_a_role_that_cannot_pass_the_instance_profile_role_starts_no_cluster(compaction):
+    described, created = _compaction_run(compaction, "run-no-pass", machine="compaction-no-pass")
+    assert (described["status"], described["error"]) == ("FAILED", "CompactionFailed")
+    assert created == set()
+    ((_, message),) = [a for a in _alerts(compaction) if "run-no-pass" in a[1]]
+    error = json.loads(message)["error"]
+    assert error["Error"] == "ElasticMapReduce.AmazonElasticMapReduceException"
+    assert "iam:PassRole" in error["Cause"] and "role/compaction-ec2" in error["Cause"]
+
+
+def test_publishing_needs_sns_publish_on_the_topic(compaction):
+    admin, topic = compaction["admin"], compaction["topic"]
+    definition = _one_task(SNS_PUBLISH, {"TopicArn": topic, "Message.$": "$"})
+    for role, expected in (("compaction-no-sns", "FAILED"), ("compaction-sfn", "SUCCEEDED")):
+        arn = _machine(admin, f"publish-{role}", role, definition)
+        started = admin("stepfunctions").start_execution(stateMachineArn=arn, name="p1", input='{"probe": 1}')
+        described = _finished(admin, started["executionArn"])
+        assert described["status"] == expected
+        if expected == "FAILED":
+            assert described["error"] == "SNS.AuthorizationErrorException"
+            assert "sns:Publish" in described["cause"]
+    assert ("", '{"probe":1}') in [(s or "", m) for s, m in _alerts(compaction)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# EventBridge Scheduler starting a state machine
+# ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_schedule_starts_the_state_machine_with_the_scheduled_time(sandbox):
+    from tests.sandbox.lambda_runtime import Schedule
+
+    runtime, admin = sandbox
+    echo = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}
+    machine = _machine(admin, "scheduled", "sfn-allowed", echo)
+    iam = admin("iam")
+    for role, statements in (
+        ("scheduler-ok", [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine}]),
+        (
+            "scheduler-wrong",
+            [{"Effect": "Allow", "Action": "states:StartExecution", "Resource": machine + "-x"}],
+        ),
+    ):
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=_trust("scheduler.amazonaws.com"))
+        iam.put_role_policy(RoleName=role, PolicyName="start", PolicyDocument=_policy(*statements))
+    scheduler = admin("scheduler")
+    for role in ("scheduler-ok", "scheduler-wrong"):
+        scheduler.create_schedule(
+            Name=f"compaction-{role}",
+            ScheduleExpression="at(2026-12-07T04:15:00)",
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": machine,
+                "RoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                "Input": json.dumps(
+                    {
+                        "scheduled_time": "<aws.scheduler.scheduled-time>",
+                        "schedule": "<aws.scheduler.schedule-arn>",
+                        "attempt": "<aws.scheduler.attempt-number>",
+                        "execution": "<aws.scheduler.execution-id>",
+                    }
+                ),
+            },
+        )
+    ok = Schedule(runtime, scheduler.get_schedule(Name="compaction-scheduler-ok"))
+    ok.tick(ok.next_due)
+    (execution,) = ok.started
+    described = _finished(admin, execution)
+    output = json.loads(described["output"])
+    assert output["scheduled_time"] == "2026-12-07T04:15:00Z"
+    assert (
+        output["schedule"] == f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/compaction-scheduler-ok"
+    )
+    assert output["attempt"] == "1" and re.fullmatch(r"[0-9a-f]{16}", output["execution"])
+    assert execution.endswith(":" + output["execution"]) and ok.failed_deliveries == []
+    wrong = Schedule(runtime, scheduler.get_schedule(Name="compaction-scheduler-wrong"))
+    wrong.tick(wrong.next_due)
+    assert wrong.started == [] and wrong.fires == 1
+    (failure,) = wrong.failed_deliveries
+    assert "AccessDenied" in failure and any("compaction-scheduler-wrong" in note for note in runtime.notes)
+    assert len(admin("stepfunctions").list_executions(stateMachineArn=machine)["executions"]) == 1
+
+
+def test_run_job_flow_is_authorized_with_the_request_tags(compaction):
+    from tests.sandbox.patches.stepfunctions import RoleServices, _role_documents
+
+    role = f"arn:aws:iam::{ACCOUNT}:role/compaction-sfn"
+    _, documents = _role_documents(role)
+    services = RoleServices(compaction["runtime"].endpoint_url, REGION, documents, role)
+    request = {
+        "Name": "untagged",
+        "ServiceRole": "compaction-emr-service",
+        "JobFlowRole": "compaction-ec2",
+        "Instances": {"KeepJobFlowAliveWhenNoSteps": True},
+    }
+    with pytest.raises(StatesError, match="elasticmapreduce:RunJobFlow") as denied:
+        services.emr_run_job_flow(request)
+    assert denied.value.error == "ElasticMapReduce.AmazonElasticMapReduceException"
+    with pytest.raises(StatesError, match="does not exist") as missing:
+        services.emr_run_job_flow(
+            {
+                **request,
+                "JobFlowRole": "nope",
+                "Tags": [{"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"}],
+            }
+        )
+    assert missing.value.error == "ElasticMapReduce.AmazonElasticMapReduceException"

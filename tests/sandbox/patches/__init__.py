@@ -22,13 +22,15 @@ class InstalledPatches:
     data_api: Any = None  # tests.sandbox.data_api.DataApiEngine
     firehose: Any = None  # tests.sandbox.patches.firehose.FirehoseDelivery
     serverless: Any = None  # tests.sandbox.patches.redshift_serverless.ServerlessState
+    emr: Any = None  # tests.sandbox.patches.emr.Clusters
 
     def describe(self) -> list[dict[str, str]]:
         return [{"name": module.NAME, "follows": module.FOLLOWS} for module in self.modules]
 
     def idle(self) -> bool:
-        """No Data API statement running and no record waiting in a Firehose buffer."""
-        return bool(self.data_api.idle() and self.firehose.idle())
+        """No Data API statement running, no record waiting in a Firehose buffer and no EMR cluster starting,
+        running a step or terminating."""
+        return bool(self.data_api.idle() and self.firehose.idle() and (self.emr is None or self.emr.idle()))
 
 
 @contextlib.contextmanager
@@ -37,11 +39,14 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
 
     The Lambda runtime installs ``lambda-invoke`` (with itself as the target) and
     ``events-lambda-target`` when it starts; here ``lambda-invoke`` only detaches moto's own
-    push delivery, so changes written before the runtime starts stay in the stream.
+    push delivery, so changes written before the runtime starts stay in the stream. ``emr-steps`` drives EMR
+    clusters on real time until the runtime starts, then on its sandbox clock (the ``stepfunctions`` patch
+    switches it).
     """
     from tests.sandbox.patches import (
         dynamodb_export,
         dynamodb_serial,
+        emr,
         events_lambda,
         firehose,
         iam_request_context,
@@ -71,7 +76,8 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
         # Workgroups are accepted once the redshift-serverless patch has created them, as in AWS.
         result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url, workgroups=()))
         result.serverless = stack.enter_context(redshift_serverless.installed())
-        result.modules += [lambda_invoke, events_lambda, firehose, redshift_data, redshift_serverless]
+        result.emr = stack.enter_context(emr.installed())
+        result.modules += [lambda_invoke, events_lambda, firehose, redshift_data, redshift_serverless, emr]
         # running_moto installs iam-request-context with IAM enforcement; it needs the workgroups' ARNs.
         serverless = result.serverless
         stack.enter_context(

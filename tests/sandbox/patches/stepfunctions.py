@@ -17,6 +17,23 @@ resource-based policy is not consulted, so the role itself must grant the invoca
 fails the Task with ``Lambda.AWSLambdaException``, as in AWS. A definition outside the interpreter's subset, or a
 role Step Functions could not assume, fails the execution and is reported through the runtime's ``crashed`` list,
 so the demo's idle check fails loudly instead of waiting.
+
+The EMR and SNS integrations (:class:`RoleServices`) are authorized the same way, with the actions the Developer
+Guide's "IAM policies for Amazon EMR" and the Service Authorization Reference name: createCluster needs
+``elasticmapreduce:RunJobFlow`` (checked on ``arn:aws:elasticmapreduce:<region>:<account>:cluster/*``, the resource
+AWS names when it refuses RunJobFlow) and ``iam:PassRole`` on the ServiceRole (``iam:PassedToService``
+``elasticmapreduce.amazonaws.com``) and on the role inside the JobFlowRole instance profile (``ec2.amazonaws.com``,
+as AmazonEMRFullAccessPolicy_v2 scopes them), with the request's Tags as ``aws:RequestTag/<key>`` and
+``aws:TagKeys`` (the managed policy's RunJobFlow condition); AddTags and PutAutoTerminationPolicy are not checked; addStep needs ``AddJobFlowSteps`` and, to wait, ``DescribeStep`` on
+``arn:aws:elasticmapreduce:<region>:<account>:cluster/<id>``; terminateCluster needs ``TerminateJobFlows`` there and,
+to wait (as does createCluster.sync), ``DescribeCluster``; sns:publish needs ``sns:Publish`` on the topic (and
+``kms:GenerateDataKey``/``kms:Decrypt`` on its customer key, with ``kms:ViaService``). The current "IAM policies for
+Amazon EMR" page no longer lists the ``events:PutRule/PutTargets/DescribeRule`` on
+``rule/StepFunctionsGetEventForEMR*Rule`` that older versions did, so they are not required. A refusal fails the
+Task with ``ElasticMapReduce.AmazonElasticMapReduceException`` (the Java SDK's class for EMR's unmodelled
+AccessDeniedException) or ``SNS.AuthorizationErrorException`` (``SNS.KMSAccessDeniedException`` for the key). The
+calls themselves then go to moto over HTTP with the sandbox's admin identity; the EMR patch
+(:mod:`tests.sandbox.patches.emr`) makes the clusters progress, on the runtime's sandbox clock once it runs.
 """
 
 from __future__ import annotations
@@ -35,6 +52,10 @@ from tests.sandbox.step_functions import (
     load,
 )
 
+EMR_PASSED_TO = "elasticmapreduce.amazonaws.com"
+EC2_PASSED_TO = "ec2.amazonaws.com"
+_EMR_MODELLED_ERRORS = frozenset({"InvalidRequestException", "InternalServerException"})
+
 if TYPE_CHECKING:
     from tests.sandbox.lambda_runtime import LocalLambdaRuntime
 
@@ -47,7 +68,10 @@ FOLLOWS = (
     "ABORTED; a Task already running finishes, no further state starts); the Amazon States Language "
     "(https://states-language.net/spec.html) for how an execution runs; Developer Guide 'Invoke a Lambda function' "
     "and 'How Step Functions works with IAM' (the state machine's role is assumed by states.amazonaws.com and "
-    "needs lambda:InvokeFunction on the function)."
+    "needs lambda:InvokeFunction on the function); 'IAM policies for Amazon EMR' "
+    "(https://docs.aws.amazon.com/step-functions/latest/dg/emr-iam.html) and 'Create and manage Amazon EMR clusters "
+    "with Step Functions' (connect-emr.html) for the EMR integration's actions and resources; 'Learning to use AWS "
+    "service SDK integrations' (supported-services-awssdk.html) for error names '<Service>.<Name>Exception'."
 )
 ROLE_PRINCIPAL = "states.amazonaws.com"
 
@@ -188,6 +212,9 @@ class Executions:
                 load(machine.definition),
                 json.loads(execution.execution_input or "{}"),
                 invoke=self._invoker(documents, machine.roleArn),
+                services=RoleServices(
+                    self.runtime.endpoint_url, self.runtime.region, documents, machine.roleArn
+                ),
                 clock=ScaledClock(self.runtime.sandbox_time, self.runtime.clock_factor),
                 execution_arn=execution.execution_arn,
                 name=execution.name,
@@ -282,6 +309,184 @@ class Executions:
             thread.join(timeout_s)
 
 
+class RoleServices:
+    """The service integrations' API calls (:class:`tests.sandbox.step_functions.ServiceApi`), each authorized
+    against the state machine role's identity policies first, then made to moto as the sandbox's admin."""
+
+    def __init__(self, endpoint_url: str, region: str, documents: list[dict], role_arn: str) -> None:
+        self.endpoint_url, self.region, self.documents, self.role_arn = (
+            endpoint_url,
+            region,
+            documents,
+            role_arn,
+        )
+        self.account = role_arn.split(":")[4]
+        self._clients: dict[str, Any] = {}
+
+    def _client(self, service: str) -> Any:
+        if service not in self._clients:
+            import boto3
+            from botocore.config import Config
+
+            from tests.sandbox import client_credentials
+
+            self._clients[service] = boto3.Session(**client_credentials(), region_name=self.region).client(
+                service,
+                endpoint_url=self.endpoint_url,
+                config=Config(
+                    retries={"max_attempts": 3, "mode": "standard"}, account_id_endpoint_mode="disabled"
+                ),
+            )
+        return self._clients[service]
+
+    # -- authorization ---------------------------------------------------------------------------------------
+
+    def _refusal(self, action: str, resource: str, context: dict[str, list[str]] | None = None) -> str | None:
+        """None when the role may; else AWS's message."""
+        from tests.sandbox.patches.iam_request_context import Check, decide
+
+        base = {
+            "aws:PrincipalArn": [self.role_arn],
+            "aws:PrincipalAccount": [self.account],
+            "aws:RequestedRegion": [self.region],
+            "aws:SecureTransport": ["true"],
+        }
+        if decide(self.documents, Check(action, (resource,), {**base, **(context or {})})):
+            return None
+        return f"User: {self.role_arn} is not authorized to perform: {action} on resource: {resource}"
+
+    def _emr_allow(self, action: str, resource: str, context: dict[str, list[str]] | None = None) -> None:
+        refusal = self._refusal(action, resource, context)
+        if refusal:
+            raise StatesError(
+                "ElasticMapReduce.AmazonElasticMapReduceException",
+                f"{refusal} (Service: AmazonElasticMapReduce; Status Code: 400; Error Code: AccessDeniedException)",
+            )
+
+    def _cluster_arn(self, cluster_id: str) -> str:
+        return f"arn:aws:elasticmapreduce:{self.region}:{self.account}:cluster/{cluster_id}"
+
+    def _emr(self, operation: str, **kwargs: Any) -> dict:
+        from botocore.exceptions import ClientError, ParamValidationError
+
+        try:
+            response = getattr(self._client("emr"), operation)(**kwargs)
+        except ParamValidationError as exc:
+            raise StatesError("States.Runtime", f"{operation}: {exc}") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            name = code if code in _EMR_MODELLED_ERRORS else "AmazonElasticMapReduceException"
+            message = exc.response.get("Error", {}).get("Message", str(exc))
+            raise StatesError(
+                f"ElasticMapReduce.{name}",
+                f"{message} (Service: AmazonElasticMapReduce; Status Code: "
+                f"{exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 400)}; Error Code: {code})",
+            ) from None
+        response.pop("ResponseMetadata", None)
+        return json.loads(json.dumps(response, default=_epoch_millis))
+
+    # -- ServiceApi --------------------------------------------------------------------------------------------
+
+    def emr_run_job_flow(self, request: dict) -> dict:
+        from moto.iam.models import iam_backends
+
+        iam = iam_backends[self.account]["aws"]
+        tags = {
+            str(t.get("Key")): str(t.get("Value", ""))
+            for t in request.get("Tags") or []
+            if isinstance(t, dict)
+        }
+        tag_context = {f"aws:RequestTag/{key}": [value] for key, value in tags.items()}
+        if tags:
+            tag_context["aws:TagKeys"] = sorted(tags)
+        self._emr_allow("elasticmapreduce:RunJobFlow", self._cluster_arn("*"), tag_context)
+        passed: list[tuple[str, str]] = []
+        for key, service in (("ServiceRole", EMR_PASSED_TO), ("AutoScalingRole", EMR_PASSED_TO)):
+            name = request.get(key)
+            if name is None:
+                continue
+            try:
+                role = iam.get_role_by_arn(name) if str(name).startswith("arn:") else iam.get_role(str(name))
+            except Exception:
+                raise StatesError(
+                    "ElasticMapReduce.AmazonElasticMapReduceException",
+                    f"Invalid {key}: the role {name} does not exist",
+                ) from None
+            passed.append((role.arn, service))
+        profile_name = str(request.get("JobFlowRole") or "")
+        try:
+            profile = (
+                iam.get_instance_profile_by_arn(profile_name)
+                if profile_name.startswith("arn:")
+                else iam.get_instance_profile(profile_name)
+            )
+        except Exception:
+            raise StatesError(
+                "ElasticMapReduce.AmazonElasticMapReduceException",
+                f"Invalid InstanceProfile: {profile_name!r} (JobFlowRole) does not exist",
+            ) from None
+        passed += [(role.arn, EC2_PASSED_TO) for role in profile.roles]
+        for arn, service in passed:
+            self._emr_allow("iam:PassRole", arn, {"iam:PassedToService": [service]})
+        created = self._emr("run_job_flow", **request)
+        return {"ClusterId": created["JobFlowId"], "ClusterArn": created.get("ClusterArn")}
+
+    def emr_describe_cluster(self, cluster_id: str) -> dict:
+        self._emr_allow("elasticmapreduce:DescribeCluster", self._cluster_arn(cluster_id))
+        return self._emr("describe_cluster", ClusterId=cluster_id)
+
+    def emr_add_step(self, cluster_id: str, step: dict) -> str:
+        self._emr_allow("elasticmapreduce:AddJobFlowSteps", self._cluster_arn(cluster_id))
+        return self._emr("add_job_flow_steps", JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
+
+    def emr_describe_step(self, cluster_id: str, step_id: str) -> dict:
+        self._emr_allow("elasticmapreduce:DescribeStep", self._cluster_arn(cluster_id))
+        return self._emr("describe_step", ClusterId=cluster_id, StepId=step_id)
+
+    def emr_terminate(self, cluster_id: str) -> None:
+        self._emr_allow("elasticmapreduce:TerminateJobFlows", self._cluster_arn(cluster_id))
+        self._emr("terminate_job_flows", JobFlowIds=[cluster_id])
+
+    def sns_publish(self, request: dict) -> str:
+        from botocore.exceptions import ClientError, ParamValidationError
+
+        from tests.sandbox.patches.iam_request_context import _topic_key_arn
+
+        topic = str(request["TopicArn"])
+        refusal = self._refusal("sns:Publish", topic)
+        if refusal:
+            raise StatesError(
+                "SNS.AuthorizationErrorException",
+                f"{refusal} (Service: AmazonSNS; Status Code: 403; Error Code: AuthorizationError)",
+            )
+        key = _topic_key_arn(topic, self.region, self.account)
+        if key:
+            via = {"kms:ViaService": [f"sns.{self.region}.amazonaws.com"]}
+            for action in ("kms:GenerateDataKey", "kms:Decrypt"):
+                refusal = self._refusal(action, key, via)
+                if refusal:
+                    raise StatesError(
+                        "SNS.KMSAccessDeniedException",
+                        f"{refusal} (Service: AmazonSNS; Status Code: 400; Error Code: KMSAccessDenied)",
+                    )
+        try:
+            return str(self._client("sns").publish(**request)["MessageId"])
+        except ParamValidationError as exc:
+            raise StatesError("States.Runtime", f"Publish: {exc}") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "InternalError")
+            name = code if code.endswith("Exception") else f"{code}Exception"
+            raise StatesError(f"SNS.{name}", exc.response.get("Error", {}).get("Message", str(exc))) from None
+
+
+def _epoch_millis(value: Any) -> Any:
+    from datetime import datetime
+
+    if isinstance(value, datetime):  # as the Java SDK serializes timestamps
+        return int(value.timestamp() * 1000)
+    return str(value)
+
+
 def _history(execution: Any, role_arn: str) -> list[dict[str, Any]]:
     """ExecutionStarted and, once it ended, the terminal event (state-level events are not recorded)."""
     events: list[dict[str, Any]] = [
@@ -333,7 +538,14 @@ def installed(*, runtime: LocalLambdaRuntime | None = None) -> Iterator[Executio
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition  # type: ignore[attr-defined]
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions  # type: ignore[attr-defined]
     executions = Executions(runtime) if runtime is not None else None
+    restore_clock: tuple[Any, Any] | None = None
     if executions is not None:
+        from tests.sandbox.patches import emr
+
+        clusters = emr.current()
+        if clusters is not None:  # EMR clusters progress on the same sandbox clock as the executions
+            restore_clock = (clusters, clusters.clock)
+            clusters.clock = runtime.sandbox_time
         original_start = StateMachine.__dict__["start_execution"]
         original_stop = StateMachine.__dict__["stop_execution"]
         saved += [
@@ -374,6 +586,8 @@ def installed(*, runtime: LocalLambdaRuntime | None = None) -> Iterator[Executio
     finally:
         if executions is not None:
             executions.close()
+        if restore_clock is not None:
+            restore_clock[0].clock = restore_clock[1]
         for owner, name, value in reversed(saved):
             if value is None:
                 delattr(owner, name)
