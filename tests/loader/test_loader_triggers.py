@@ -120,13 +120,23 @@ def test_schedule_with_nothing_pending_reports_zero_lag(aws, make_service):
     assert "ReplicationLagSeconds" in aws.metric_names()
 
 
-def test_schedule_caps_a_load_and_leaves_the_rest_for_the_next_run(aws, warehouse, make_service):
-    keys = sorted(aws.put_raw(raw_key(T0_MS, f"f{i}")) for i in range(6))
+def test_schedule_caps_a_run_and_leaves_the_rest_for_the_next_run(aws, warehouse, make_service):
+    keys = sorted(aws.put_raw(raw_key(T0_MS, f"f{i}")) for i in range(11))
     service = make_service()
     service.max_files_per_load = 4
+    service.max_loads_per_run = 2
+    summary = service.run_schedule()
+    assert [load["files"] for load in summary.loads] == [4, 4]
+    assert set(warehouse.ledger) == set(keys[:8])  # oldest first
     service.run_schedule()
-    assert set(warehouse.ledger) == set(keys[:4])  # oldest first
-    service.run_schedule()
+    assert set(warehouse.ledger) == set(keys)
+
+
+def test_a_scheduled_run_keeps_up_with_more_files_than_one_load_holds(aws, warehouse, make_service):
+    # 100 files a minute and a run every 15 minutes: 1,500 files a run, more than one load's 1,000.
+    keys = [aws.put_raw(raw_key(T0_MS, f"f{i:04d}")) for i in range(1500)]
+    summary = make_service().run_schedule()
+    assert [load["files"] for load in summary.loads] == [1000, 500]
     assert set(warehouse.ledger) == set(keys)
 
 

@@ -19,6 +19,11 @@ HOUR_MS: Final = 3_600_000
 # API's 40 statements and 100 KB per statement) and the COPY's duration bounded. What
 # is left waits for the next run; the ledger, not the trigger, remembers it.
 MAX_FILES_PER_LOAD: Final = 1000
+# Loads of never-failed files one scheduled run (schedule, ec2_cron, reconcile) may start:
+# with one, a run every 15 minutes loads at most 4,000 files an hour and falls behind a
+# table writing 100 files a minute (bench/bench_compaction.py). Ten is also what one SQS
+# batch of 10,000 notifications can need, so no invocation does more than that path.
+MAX_CLEAN_LOADS_PER_RUN: Final = 10
 # Files that failed before are loaded one at a time, so that only a corrupt file keeps
 # failing; this bounds how many such single-file loads one invocation runs.
 MAX_SINGLE_FILE_LOADS: Final = 20
@@ -126,6 +131,7 @@ def plan_loads(
     *,
     max_files: int = MAX_FILES_PER_LOAD,
     max_single_loads: int = MAX_SINGLE_FILE_LOADS,
+    max_clean_loads: int = MAX_CLEAN_LOADS_PER_RUN,
     load_all_clean: bool = False,
 ) -> list[tuple[str, ...]]:
     """Group files into loads: the files that never failed together, then each file
@@ -133,7 +139,8 @@ def plan_loads(
 
     A failed batch therefore splits on its retry: the good files load, and only the
     corrupt one keeps failing until it is quarantined. Oldest keys go first (raw keys
-    sort by hour). Clean files beyond ``max_files`` wait for the next run, unless
+    sort by hour). Clean files beyond ``max_clean_loads`` loads of ``max_files`` wait for
+    the next run, unless
     ``load_all_clean``: an SQS batch's messages are gone once the invocation returns,
     so its files are loaded in as many capped loads as they need (a batch of up to
     10,000 messages is at most ten loads). Files that failed before are never lost to
@@ -144,7 +151,7 @@ def plan_loads(
     suspect = [key for key in ordered if failure_counts.get(key, 0) > 0][:max_single_loads]
     loads = chunked(clean, max_files)
     if not load_all_clean:
-        loads = loads[:1]
+        loads = loads[:max_clean_loads]
     loads.extend((key,) for key in suspect)
     return loads
 

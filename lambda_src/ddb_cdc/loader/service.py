@@ -186,11 +186,13 @@ class LoaderService:
         dialect: Dialect = "redshift",
         clock: Callable[[], float] = time.time,
         max_files_per_load: int = selection.MAX_FILES_PER_LOAD,
+        max_loads_per_run: int = selection.MAX_CLEAN_LOADS_PER_RUN,
         reconcile_page_keys: int = reconcile.PAGE_KEYS,
         reconcile_grace_seconds: float = reconcile.GRACE_SECONDS,
     ) -> None:
         self.config = config
         self.max_files_per_load = max_files_per_load
+        self.max_loads_per_run = max_loads_per_run
         self.reconcile_page_keys = reconcile_page_keys
         self.reconcile_grace_seconds = reconcile_grace_seconds
         self.executor = executor
@@ -451,7 +453,8 @@ class LoaderService:
                 ledgered |= found
                 pending.update(key for key in chunk if key not in found)
                 unchecked -= set(chunk)
-                if not load_all and len(pending) >= self.max_files_per_load + selection.MAX_SINGLE_FILE_LOADS:
+                bound = self.max_files_per_load * self.max_loads_per_run + selection.MAX_SINGLE_FILE_LOADS
+                if not load_all and len(pending) >= bound:
                     break
         except Exception as exc:
             # The warehouse cannot even say what it holds (paused, unreachable, throttled).
@@ -469,7 +472,11 @@ class LoaderService:
         if stale:
             self.files.clear_failures(stale)
         for batch in selection.plan_loads(
-            pending, _isolation(failures, pending), max_files=self.max_files_per_load, load_all_clean=load_all
+            pending,
+            _isolation(failures, pending),
+            max_files=self.max_files_per_load,
+            max_clean_loads=self.max_loads_per_run,
+            load_all_clean=load_all,
         ):
             self._run_load(batch, summary, failures, errors)
 
