@@ -9,7 +9,8 @@ locals {
   lambda_aggregation   = var.aggregation == "lambda"
   firehose_aggregation = var.aggregation == "firehose"
 
-  ec2_cron = var.load_strategy == "ec2_cron"
+  ec2_cron       = var.load_strategy == "ec2_cron"
+  emr_compaction = var.load_strategy == "emr_compaction"
 
   backfill        = var.backfill.mode != "none"
   backfill_export = var.backfill.mode == "export"
@@ -66,6 +67,9 @@ module "s3_sink" {
   raw_expiration_days                = var.bucket.raw_expiration_days
   access_log_target                  = var.bucket.access_log_target
   table_name                         = var.table.name
+  # emr_compaction's working prefixes (compaction/, compacted/, emr-logs/) expire like raw/.
+  create_compaction_lifecycle = local.emr_compaction
+  compaction_expiration_days  = var.emr_compaction.log_retention_days
 
   # With Firehose aggregation the bucket is still ours, but Firehose's writer replaces this one.
   create_writer                  = local.lambda_aggregation
@@ -127,8 +131,14 @@ module "redshift_loader" {
   s3_event      = var.loader.s3_event
   # The lag alarm's window follows the host's timer.
   ec2_cron_rate_minutes = local.ec2_cron ? module.ec2_cron[0].rate_minutes : null
-  schedule              = var.loader.schedule
-  async_invocation      = var.loader.async_invocation
+  # The reconciliation sweep leaves an hour's raw files to its compaction run for as long as the run may take.
+  emr_compaction = {
+    target_size_mb         = var.emr_compaction.target_size_mb
+    reconcile_rate_minutes = var.emr_compaction.reconcile_rate_minutes
+    latest_finish_seconds  = local.emr_compaction ? module.emr_compaction[0].latest_finish_seconds : null
+  }
+  schedule         = var.loader.schedule
+  async_invocation = var.loader.async_invocation
 
   target = {
     kind               = var.redshift.kind
@@ -208,6 +218,46 @@ module "ec2_cron" {
   prefix         = var.bucket.prefix
   package_path   = data.archive_file.lambda.output_path
   package_sha256 = data.archive_file.lambda.output_sha256
+}
+
+# load_strategy = "emr_compaction": every hour a state machine asks the loader for the previous hour's plan, merges the
+# hour's raw files with s3-dist-cp on a transient EMR cluster, terminates it and has the loader load the result. The
+# loader (its reconciliation schedule) and its alert topic are the redshift_loader module's.
+module "emr_compaction" {
+  source = "./modules/emr_compaction"
+  count  = local.emr_compaction ? 1 : 0
+
+  name               = var.name
+  tags               = var.tags
+  alarm_actions      = local.alarm_actions
+  kms_key_arn        = var.kms_key_arn
+  log_retention_days = var.loader.log_retention_days
+
+  table_name  = var.table.name
+  bucket_name = module.s3_sink.bucket_name
+  bucket_arn  = module.s3_sink.bucket_arn
+  prefix      = var.bucket.prefix
+
+  loader_function_arn      = module.redshift_loader.loader_function_arn
+  alerts_topic_arn         = module.redshift_loader.sns_topic_arn
+  alerts_topic_kms_key_arn = module.redshift_loader.sns_topic_kms_key_arn
+  dead_letter_queue_arn    = module.redshift_loader.invoke_dlq_arn
+
+  subnet_id                            = var.emr_compaction.subnet_id
+  release_label                        = var.emr_compaction.release_label
+  master_instance_type                 = var.emr_compaction.master_instance_type
+  core_instance_type                   = var.emr_compaction.core_instance_type
+  core_instance_count                  = var.emr_compaction.core_instance_count
+  core_spot                            = var.emr_compaction.core_spot
+  additional_security_group_ids        = var.emr_compaction.additional_security_group_ids
+  emr_managed_master_security_group_id = var.emr_compaction.emr_managed_master_security_group_id
+  emr_managed_core_security_group_id   = var.emr_compaction.emr_managed_core_security_group_id
+  service_access_security_group_id     = var.emr_compaction.service_access_security_group_id
+  idle_timeout_seconds                 = var.emr_compaction.idle_timeout_seconds
+  grace_minutes                        = var.emr_compaction.grace_minutes
+  cluster_timeout_seconds              = var.emr_compaction.cluster_timeout_seconds
+  step_timeout_seconds                 = var.emr_compaction.step_timeout_seconds
+  schedule_enabled                     = var.emr_compaction.schedule_enabled
 }
 
 # The backfill reads the table once into raw/ as snapshot envelopes that the loader above merges like any change.

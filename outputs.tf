@@ -87,7 +87,7 @@ output "tls_only_policy_json" {
 
 
 output "load_strategy" {
-  description = "The load strategy in use: s3_event or schedule."
+  description = "The load strategy in use: s3_event, schedule, ec2_cron or emr_compaction."
   value       = var.load_strategy
 }
 
@@ -107,7 +107,7 @@ output "load_queue_url" {
 }
 
 output "load_schedule_arn" {
-  description = "ARN of the schedule that runs the loader: every loader.schedule.rate_minutes with load_strategy = \"schedule\", the reconciliation pass every loader.s3_event.reconcile_rate_minutes with \"s3_event\"; null with \"ec2_cron\" (the host's timer is the trigger)."
+  description = "ARN of the schedule that runs the loader: every loader.schedule.rate_minutes with load_strategy = \"schedule\", the reconciliation pass every loader.s3_event.reconcile_rate_minutes with \"s3_event\" (every emr_compaction.reconcile_rate_minutes with \"emr_compaction\"); null with \"ec2_cron\" (the host's timer is the trigger)."
   value       = module.redshift_loader.schedule_arn
 }
 
@@ -164,4 +164,24 @@ output "ec2_cron_launch_template_id" {
 output "ec2_cron_log_group_name" {
   description = "The log group of the loader host's runs, one stream per instance ID (load_strategy = \"ec2_cron\"), or null."
   value       = try(module.ec2_cron[0].log_group_name, null)
+}
+
+output "compaction_state_machine_arn" {
+  description = "The compaction state machine (load_strategy = \"emr_compaction\"), or null. A manual run compacts one UTC hour: aws stepfunctions start-execution --state-machine-arn <arn> --input '{\"hour\": \"YYYY-MM-DDTHH\"}'."
+  value       = try(module.emr_compaction[0].state_machine_arn, null)
+}
+
+output "compaction_schedule_arn" {
+  description = "The schedule that starts a compaction run every hour at minute emr_compaction.grace_minutes, UTC (load_strategy = \"emr_compaction\"), or null."
+  value       = try(module.emr_compaction[0].schedule_arn, null)
+}
+
+output "emr_service_role_name" {
+  description = "The EMR service role of the compaction clusters (load_strategy = \"emr_compaction\"), or null."
+  value       = try(module.emr_compaction[0].emr_service_role_name, null)
+}
+
+output "emr_instance_profile_name" {
+  description = "The instance profile of the compaction clusters' nodes (load_strategy = \"emr_compaction\"), or null."
+  value       = try(module.emr_compaction[0].emr_instance_profile_name, null)
 }

@@ -149,20 +149,18 @@ variable "load_strategy" {
     (one COPY per window; this stack then owns the bucket's notification configuration). "schedule": EventBridge
     Scheduler every loader.schedule.rate_minutes; each run loads every file not yet in the ledger. "ec2_cron": one
     instance in an Auto Scaling group of one (in ec2_cron.subnet_ids) runs the loader CLI from a systemd timer every
-    ec2_cron.rate_minutes, under the loader's role. "emr_compaction" is planned and rejected until it exists.
+    ec2_cron.rate_minutes, under the loader's role. "emr_compaction": every hour at minute emr_compaction.grace_minutes
+    a Step Functions run merges the previous hour's raw files into a few large ones with s3-dist-cp on a transient EMR
+    cluster (in emr_compaction.subnet_id), terminates it and loads the compacted files; a reconciliation schedule loads
+    whatever a failed run left.
   EOT
   type        = string
   default     = "s3_event"
   nullable    = false
 
   validation {
-    condition     = var.load_strategy != "emr_compaction"
-    error_message = "load_strategy \"emr_compaction\" is planned but not built yet; use \"s3_event\", \"schedule\" or \"ec2_cron\"."
-  }
-
-  validation {
     condition     = contains(["s3_event", "schedule", "ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy must be \"s3_event\", \"schedule\" or \"ec2_cron\"."
+    error_message = "load_strategy must be \"s3_event\", \"schedule\", \"ec2_cron\" or \"emr_compaction\"."
   }
 }
 
@@ -234,6 +232,136 @@ variable "ec2_cron" {
   validation {
     condition     = var.ec2_cron.log_retention_days == null || contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], coalesce(var.ec2_cron.log_retention_days, 30))
     error_message = "ec2_cron.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+}
+
+variable "emr_compaction" {
+  description = <<-EOT
+    The hourly compaction when load_strategy = "emr_compaction" (modules/emr_compaction; ignored otherwise). subnet_id
+    (required: the clusters' subnet; it needs a route to S3 and the tag for-use-with-amazon-emr-managed-policies = true),
+    release_label (emr-6.1.0 or later, default "emr-7.2.0"), master_instance_type and core_instance_type (default
+    "m5.xlarge"), core_instance_count (0-20, default 1; 0: a single-node cluster), core_spot (default false),
+    target_size_mb (1-1024, default 64: s3-dist-cp's target file size), grace_minutes (1-59, default 15: the minute of
+    every hour a run starts), idle_timeout_seconds (60-604800, default 900: idle auto-termination), step_timeout_seconds
+    (60-86400, default 3600), cluster_timeout_seconds (300-7200, default 1800), reconcile_rate_minutes (1-1440,
+    default 60: the loader's reconciliation schedule, which the lag alarm follows), log_retention_days (1-3650,
+    default 30: S3 lifecycle of the compaction/, compacted/ and emr-logs/ prefixes of a created bucket),
+    additional_security_group_ids (at most 4), emr_managed_master_security_group_id and emr_managed_core_security_group_id
+    (together or neither), service_access_security_group_id, schedule_enabled (default true; false pauses the hourly
+    runs: the loader's reconciliation still loads every raw file, uncompacted, after its grace). Unset fields take the
+    submodules' defaults.
+  EOT
+  type = object({
+    subnet_id                            = optional(string)
+    release_label                        = optional(string)
+    master_instance_type                 = optional(string)
+    core_instance_type                   = optional(string)
+    core_instance_count                  = optional(number)
+    core_spot                            = optional(bool)
+    target_size_mb                       = optional(number)
+    grace_minutes                        = optional(number)
+    idle_timeout_seconds                 = optional(number)
+    step_timeout_seconds                 = optional(number)
+    cluster_timeout_seconds              = optional(number)
+    reconcile_rate_minutes               = optional(number)
+    log_retention_days                   = optional(number)
+    additional_security_group_ids        = optional(list(string), [])
+    emr_managed_master_security_group_id = optional(string)
+    emr_managed_core_security_group_id   = optional(string)
+    service_access_security_group_id     = optional(string)
+    schedule_enabled                     = optional(bool)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.load_strategy != "emr_compaction" || var.emr_compaction.subnet_id != null
+    error_message = "emr_compaction.subnet_id is required when load_strategy = \"emr_compaction\": the compaction clusters start in that subnet."
+  }
+
+  validation {
+    condition     = var.emr_compaction.subnet_id == null || can(regex("^subnet-[0-9a-f]+$", coalesce(var.emr_compaction.subnet_id, "subnet-0")))
+    error_message = "emr_compaction.subnet_id must be a subnet ID (subnet-...)."
+  }
+
+  validation {
+    condition     = var.emr_compaction.release_label == null || can(regex("^emr-[0-9]+\\.[0-9]+\\.[0-9]+$", coalesce(var.emr_compaction.release_label, "emr-7.2.0")))
+    error_message = "emr_compaction.release_label must look like emr-7.2.0."
+  }
+
+  validation {
+    condition = var.emr_compaction.release_label == null || try(
+      tonumber(split(".", trimprefix(var.emr_compaction.release_label, "emr-"))[0]) > 6 ||
+      (tonumber(split(".", trimprefix(var.emr_compaction.release_label, "emr-"))[0]) == 6 && tonumber(split(".", trimprefix(var.emr_compaction.release_label, "emr-"))[1]) >= 1),
+      false
+    )
+    error_message = "emr_compaction.release_label must be emr-6.1.0 or later: older releases have no idle auto-termination, the net under a cluster a run could not terminate."
+  }
+
+  validation {
+    condition = alltrue([
+      for t in [var.emr_compaction.master_instance_type, var.emr_compaction.core_instance_type] :
+      t == null || can(regex("^[a-z][a-z0-9-]*[0-9][a-z0-9-]*\\.[a-z0-9]+$", coalesce(t, "m5.xlarge")))
+    ])
+    error_message = "emr_compaction.master_instance_type and emr_compaction.core_instance_type must be EC2 instance types such as m5.xlarge."
+  }
+
+  validation {
+    condition     = var.emr_compaction.core_instance_count == null || try(floor(var.emr_compaction.core_instance_count) == var.emr_compaction.core_instance_count && var.emr_compaction.core_instance_count >= 0 && var.emr_compaction.core_instance_count <= 20, false)
+    error_message = "emr_compaction.core_instance_count must be a whole number from 0 to 20 (0: a single-node cluster)."
+  }
+
+  validation {
+    condition     = var.emr_compaction.target_size_mb == null || try(floor(var.emr_compaction.target_size_mb) == var.emr_compaction.target_size_mb && var.emr_compaction.target_size_mb >= 1 && var.emr_compaction.target_size_mb <= 1024, false)
+    error_message = "emr_compaction.target_size_mb must be a whole number of MiB from 1 to 1024."
+  }
+
+  validation {
+    condition     = var.emr_compaction.grace_minutes == null || try(floor(var.emr_compaction.grace_minutes) == var.emr_compaction.grace_minutes && var.emr_compaction.grace_minutes >= 1 && var.emr_compaction.grace_minutes <= 59, false)
+    error_message = "emr_compaction.grace_minutes must be a whole number of minutes from 1 to 59 (the minute of every hour a run starts)."
+  }
+
+  validation {
+    condition     = var.emr_compaction.idle_timeout_seconds == null || try(floor(var.emr_compaction.idle_timeout_seconds) == var.emr_compaction.idle_timeout_seconds && var.emr_compaction.idle_timeout_seconds >= 60 && var.emr_compaction.idle_timeout_seconds <= 604800, false)
+    error_message = "emr_compaction.idle_timeout_seconds must be a whole number of seconds from 60 to 604800 (EMR's limits for idle auto-termination)."
+  }
+
+  validation {
+    condition     = var.emr_compaction.step_timeout_seconds == null || try(floor(var.emr_compaction.step_timeout_seconds) == var.emr_compaction.step_timeout_seconds && var.emr_compaction.step_timeout_seconds >= 60 && var.emr_compaction.step_timeout_seconds <= 86400, false)
+    error_message = "emr_compaction.step_timeout_seconds must be a whole number of seconds from 60 to 86400."
+  }
+
+  validation {
+    condition     = var.emr_compaction.cluster_timeout_seconds == null || try(floor(var.emr_compaction.cluster_timeout_seconds) == var.emr_compaction.cluster_timeout_seconds && var.emr_compaction.cluster_timeout_seconds >= 300 && var.emr_compaction.cluster_timeout_seconds <= 7200, false)
+    error_message = "emr_compaction.cluster_timeout_seconds must be a whole number of seconds from 300 to 7200."
+  }
+
+  validation {
+    condition     = var.emr_compaction.reconcile_rate_minutes == null || try(floor(var.emr_compaction.reconcile_rate_minutes) == var.emr_compaction.reconcile_rate_minutes && var.emr_compaction.reconcile_rate_minutes >= 1 && var.emr_compaction.reconcile_rate_minutes <= 1440, false)
+    error_message = "emr_compaction.reconcile_rate_minutes must be a whole number of minutes from 1 to 1440."
+  }
+
+  validation {
+    condition     = var.emr_compaction.log_retention_days == null || try(floor(var.emr_compaction.log_retention_days) == var.emr_compaction.log_retention_days && var.emr_compaction.log_retention_days >= 1 && var.emr_compaction.log_retention_days <= 3650, false)
+    error_message = "emr_compaction.log_retention_days must be a whole number of days from 1 to 3650."
+  }
+
+  validation {
+    condition     = length(coalesce(var.emr_compaction.additional_security_group_ids, [])) <= 4 && alltrue([for id in coalesce(var.emr_compaction.additional_security_group_ids, []) : can(regex("^sg-[0-9a-f]+$", id))])
+    error_message = "emr_compaction.additional_security_group_ids must hold at most 4 security group IDs (sg-...)."
+  }
+
+  validation {
+    condition = alltrue([
+      for id in [var.emr_compaction.emr_managed_master_security_group_id, var.emr_compaction.emr_managed_core_security_group_id, var.emr_compaction.service_access_security_group_id] :
+      id == null || can(regex("^sg-[0-9a-f]+$", coalesce(id, "sg-0")))
+    ])
+    error_message = "emr_compaction.emr_managed_master_security_group_id, emr_compaction.emr_managed_core_security_group_id and emr_compaction.service_access_security_group_id must be security group IDs (sg-...)."
+  }
+
+  validation {
+    condition     = (var.emr_compaction.emr_managed_master_security_group_id == null) == (var.emr_compaction.emr_managed_core_security_group_id == null)
+    error_message = "Set emr_compaction.emr_managed_master_security_group_id and emr_compaction.emr_managed_core_security_group_id together, or neither."
   }
 }
 

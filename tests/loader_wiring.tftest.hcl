@@ -176,11 +176,11 @@ run "root_rejects_topic_key_with_own_topic" {
   expect_failures = [var.loader]
 }
 
-run "root_rejects_unbuilt_strategy" {
+run "root_rejects_an_unknown_strategy" {
   command = plan
 
   variables {
-    load_strategy = "emr_compaction"
+    load_strategy = "kinesis"
   }
 
   expect_failures = [var.load_strategy]

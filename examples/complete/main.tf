@@ -51,11 +51,12 @@ module "cdc" {
   kms_key_arn    = var.kms_key_arn
   alarm_actions  = var.alarm_actions
 
-  load_strategy = var.load_strategy
-  ec2_cron      = var.ec2_cron
-  redshift      = local.redshift
-  target_spec   = var.target_spec
-  loader        = var.loader
+  load_strategy  = var.load_strategy
+  ec2_cron       = var.ec2_cron
+  emr_compaction = var.emr_compaction
+  redshift       = local.redshift
+  target_spec    = var.target_spec
+  loader         = var.loader
 
   backfill = var.backfill
 }

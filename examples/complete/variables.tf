@@ -99,7 +99,7 @@ variable "tags" {
 }
 
 variable "load_strategy" {
-  description = "s3_event, schedule or ec2_cron (see the root module)."
+  description = "s3_event, schedule, ec2_cron or emr_compaction (see the root module)."
   type        = string
   default     = "s3_event"
 }
@@ -114,6 +114,31 @@ variable "ec2_cron" {
     root_volume_size_gb = optional(number)
     ami_ssm_parameter   = optional(string)
     log_retention_days  = optional(number)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "emr_compaction" {
+  description = "The hourly compaction when load_strategy = \"emr_compaction\" (see the root module's `emr_compaction` input): subnet_id (required then; tagged for-use-with-amazon-emr-managed-policies = true), release_label, master_instance_type, core_instance_type, core_instance_count, core_spot, target_size_mb, grace_minutes, idle_timeout_seconds, step_timeout_seconds, cluster_timeout_seconds, reconcile_rate_minutes, log_retention_days, additional_security_group_ids, emr_managed_master_security_group_id, emr_managed_core_security_group_id, service_access_security_group_id."
+  type = object({
+    subnet_id                            = optional(string)
+    release_label                        = optional(string)
+    master_instance_type                 = optional(string)
+    core_instance_type                   = optional(string)
+    core_instance_count                  = optional(number)
+    core_spot                            = optional(bool)
+    target_size_mb                       = optional(number)
+    grace_minutes                        = optional(number)
+    idle_timeout_seconds                 = optional(number)
+    step_timeout_seconds                 = optional(number)
+    cluster_timeout_seconds              = optional(number)
+    reconcile_rate_minutes               = optional(number)
+    log_retention_days                   = optional(number)
+    additional_security_group_ids        = optional(list(string), [])
+    emr_managed_master_security_group_id = optional(string)
+    emr_managed_core_security_group_id   = optional(string)
+    service_access_security_group_id     = optional(string)
   })
   default  = {}
   nullable = false

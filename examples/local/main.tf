@@ -12,7 +12,10 @@ locals {
   target_schema      = "cdc"
   target_table       = "readings"
 
-  ec2_cron = var.load_strategy == "ec2_cron"
+  ec2_cron       = var.load_strategy == "ec2_cron"
+  emr_compaction = var.load_strategy == "emr_compaction"
+  # The ec2_cron host and the emr_compaction clusters start in the demo subnet.
+  demo_network = local.ec2_cron || local.emr_compaction
 }
 
 provider "aws" {
@@ -31,6 +34,7 @@ provider "aws" {
     cloudwatch         = var.endpoint
     dynamodb           = var.endpoint
     ec2                = var.endpoint
+    emr                = var.endpoint
     events             = var.endpoint
     firehose           = var.endpoint
     iam                = var.endpoint
@@ -98,6 +102,14 @@ module "cdc" {
     rate_minutes       = var.ec2_cron_rate_minutes
     log_retention_days = 1
   }
+  # The compaction clusters start in the same subnet (the emulator's EMR runs nothing on it: the sandbox's emr patch
+  # plays the cluster and its s3-dist-cp step). The smallest cluster: a primary node alone.
+  emr_compaction = {
+    subnet_id           = one(aws_subnet.loader_host[*].id)
+    core_instance_count = 0
+    log_retention_days  = 1
+    schedule_enabled    = var.compaction_schedule_enabled
+  }
   redshift = {
     kind               = "provisioned"
     cluster_identifier = local.cluster_identifier
@@ -162,24 +174,33 @@ resource "aws_redshift_cluster" "warehouse" {
   skip_final_snapshot = true
 }
 
-# load_strategy = "ec2_cron": a network for the loader host. The emulator needs no route out; a real VPC would need a
-# NAT gateway or VPC endpoints (see modules/ec2_cron/README.md).
+# load_strategy = "ec2_cron" or "emr_compaction": a network for the loader host or the compaction clusters. The
+# emulator needs no route out; a real VPC would need a NAT gateway or VPC endpoints (see modules/ec2_cron/README.md
+# and modules/emr_compaction/README.md). The EMR service role's managed policy (AmazonEMRServicePolicy_v2) launches
+# instances only into a subnet, and creates its security groups only in a VPC, tagged
+# for-use-with-amazon-emr-managed-policies = true.
 resource "aws_vpc" "loader_host" {
   #checkov:skip=CKV2_AWS_11:Emulated VPC: flow logs have nowhere to go in the sandbox.
-  #checkov:skip=CKV2_AWS_12:Emulated VPC: its default security group carries no traffic; the host uses its own group.
-  count = local.ec2_cron ? 1 : 0
+  #checkov:skip=CKV2_AWS_12:Emulated VPC: its default security group carries no traffic; the host and the clusters use their own groups.
+  count = local.demo_network ? 1 : 0
 
   cidr_block           = "10.42.0.0/16"
   enable_dns_support   = true
   enable_dns_hostnames = true
-  tags                 = { Name = "${var.name}-loader-host" }
+  tags = {
+    Name                                       = "${var.name}-loader-host"
+    "for-use-with-amazon-emr-managed-policies" = "true"
+  }
 }
 
 resource "aws_subnet" "loader_host" {
-  count = local.ec2_cron ? 1 : 0
+  count = local.demo_network ? 1 : 0
 
   vpc_id            = aws_vpc.loader_host[0].id
   cidr_block        = "10.42.1.0/24"
   availability_zone = "us-east-1a"
-  tags              = { Name = "${var.name}-loader-host" }
+  tags = {
+    Name                                       = "${var.name}-loader-host"
+    "for-use-with-amazon-emr-managed-policies" = "true"
+  }
 }

@@ -89,7 +89,7 @@ output "load_queue_url" {
 }
 
 output "load_schedule_arn" {
-  description = "The load schedule (schedule), or the reconciliation schedule (s3_event); null for ec2_cron."
+  description = "The load schedule (schedule), or the reconciliation schedule (s3_event, emr_compaction); null for ec2_cron."
   value       = module.cdc.load_schedule_arn
 }
 
@@ -106,6 +106,26 @@ output "ec2_cron_launch_template_id" {
 output "ec2_cron_log_group_name" {
   description = "The loader host's log group (load_strategy = ec2_cron only)."
   value       = module.cdc.ec2_cron_log_group_name
+}
+
+output "compaction_state_machine_arn" {
+  description = "The compaction state machine (load_strategy = emr_compaction only): the sandbox starts it per hour, as a manual run would."
+  value       = module.cdc.compaction_state_machine_arn
+}
+
+output "compaction_schedule_arn" {
+  description = "The hourly schedule that starts the compaction machine (load_strategy = emr_compaction only)."
+  value       = module.cdc.compaction_schedule_arn
+}
+
+output "emr_service_role_name" {
+  description = "The compaction clusters' EMR service role (load_strategy = emr_compaction only)."
+  value       = module.cdc.emr_service_role_name
+}
+
+output "emr_instance_profile_name" {
+  description = "The compaction clusters' instance profile (load_strategy = emr_compaction only)."
+  value       = module.cdc.emr_instance_profile_name
 }
 
 output "load_alerts_topic_arn" {

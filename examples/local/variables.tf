@@ -34,7 +34,7 @@ variable "aggregation" {
 }
 
 variable "load_strategy" {
-  description = "s3_event, schedule or ec2_cron (see the root module). ec2_cron also creates a VPC and a subnet for the loader host."
+  description = "s3_event, schedule, ec2_cron or emr_compaction (see the root module). ec2_cron and emr_compaction also create a VPC and a subnet, for the loader host or the compaction clusters."
   type        = string
   default     = "s3_event"
 }
@@ -80,4 +80,10 @@ variable "ec2_cron_rate_minutes" {
   description = "Minutes between two loads of the ec2_cron host's timer (load_strategy = ec2_cron); the sandbox runs the timer on its own clock."
   type        = number
   default     = 1
+}
+
+variable "compaction_schedule_enabled" {
+  description = "load_strategy = \"emr_compaction\": whether the hourly schedule starts runs. The demo turns it off and starts a run per hour itself (the sandbox clock runs faster than the hours in the raw keys)."
+  type        = bool
+  default     = true
 }

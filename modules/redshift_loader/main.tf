@@ -1,7 +1,8 @@
 # Warehouse loader: the loader Lambda (one COPY + MERGE transaction per invocation,
 # single concurrency), its trigger (S3 notifications through SQS, or EventBridge
-# Scheduler; none for ec2_cron, whose host runs the loader CLI under this role), the
-# Data API completion function, alerts, alarms and least-privilege IAM.
+# Scheduler; none for ec2_cron, whose host runs the loader CLI under this role; a
+# reconciliation schedule for emr_compaction, whose state machine invokes the loader),
+# the Data API completion function, alerts, alarms and least-privilege IAM.
 
 data "aws_caller_identity" "current" {}
 
@@ -26,6 +27,7 @@ locals {
   s3_event       = var.load_strategy == "s3_event"
   schedule       = var.load_strategy == "schedule"
   ec2_cron       = var.load_strategy == "ec2_cron"
+  emr_compaction = var.load_strategy == "emr_compaction"
   data_api       = var.executor == "data_api"
   psycopg2       = var.executor == "psycopg2"
   async_data_api = local.data_api && var.data_api_mode == "async"
@@ -38,7 +40,13 @@ locals {
   manifests_prefix     = "${local.prefix_root}manifests/${var.table_name}/"
   load_failures_prefix = "${local.prefix_root}load-failures/${var.table_name}/"
   quarantine_prefix    = "${local.prefix_root}quarantine/${var.table_name}/"
-  loader_prefixes      = [local.raw_prefix, local.manifests_prefix, local.load_failures_prefix, local.quarantine_prefix]
+  # emr_compaction: the loader writes each run's s3-dist-cp input list under compaction/ and loads from compacted/.
+  compaction_prefix = "${local.prefix_root}compaction/${var.table_name}/"
+  compacted_prefix  = "${local.prefix_root}compacted/${var.table_name}/"
+  loader_prefixes = concat(
+    [local.raw_prefix, local.manifests_prefix, local.load_failures_prefix, local.quarantine_prefix],
+    local.emr_compaction ? [local.compaction_prefix, local.compacted_prefix] : [],
+  )
 
   loader_name     = "${var.name}-loader"
   completion_name = "${var.name}-load-completion"
@@ -50,13 +58,28 @@ locals {
   queue_visibility_timeout = 6 * local.loader_timeout + var.s3_event.maximum_batching_window_in_seconds
 
   # Minutes between scheduled runs: the load schedule, the ec2_cron host's timer, or the reconciliation schedule of
-  # s3_event. ec2_cron has no EventBridge schedule: the host's timer is its only trigger.
+  # s3_event and emr_compaction. ec2_cron has no EventBridge schedule: the host's timer is its only trigger.
   run_cadence_minutes = (
     local.schedule ? var.schedule.rate_minutes :
     local.ec2_cron ? var.ec2_cron_rate_minutes :
+    local.emr_compaction ? var.emr_compaction.reconcile_rate_minutes :
     var.s3_event.reconcile_rate_minutes
   )
   create_schedule = !local.ec2_cron
+  # emr_compaction's schedule only reconciles (retries, one sweep step, the lag metric); the state machine loads.
+  schedule_input = jsonencode({ trigger = local.emr_compaction ? "reconcile" : "schedule" })
+
+  # emr_compaction: an hour's raw files wait for its run, which starts latest_finish_seconds after the hour ends at the
+  # latest, then loads within the loader's timeout. The sweep leaves files younger than that (counted from the start
+  # of their hour: one more hour) to the compaction, so it never loads a file its compaction may still take; in the
+  # other modes the loader's default (900 s) applies.
+  reconcile_grace_seconds = local.emr_compaction ? 3600 + coalesce(var.emr_compaction.latest_finish_seconds, 0) + local.loader_timeout : null
+  # Changes wait that long by design in emr_compaction mode, so the lag alarm's default threshold does too, plus one
+  # reconciliation cadence for the sweep that catches what a failed compaction left.
+  lag_alarm_threshold_seconds = coalesce(
+    var.lag_alarm_threshold_seconds,
+    local.emr_compaction ? local.reconcile_grace_seconds + local.run_cadence_minutes * 60 : 1800,
+  )
   # The longest gap between two ReplicationLagSeconds datapoints of a healthy loader: one cadence, plus one run
   # (a run publishes when it ends, up to the function timeout after it started), plus 5 minutes for Scheduler's
   # delivery and CloudWatch's ingestion. The lag alarm fires only when every period of this window is breaching
@@ -106,6 +129,10 @@ locals {
     CDC_SCHEDULE_LOOKBACK_HOURS = tostring(var.schedule_lookback_hours)
     CDC_METRIC_NAMESPACE        = var.metric_namespace
     LOG_LEVEL                   = var.log_level
+    # Contract with ddb_cdc.loader.config (emr_compaction spec, "Loader environment added").
+    CDC_LOAD_STRATEGY             = var.load_strategy
+    CDC_COMPACTION_TARGET_SIZE_MB = local.emr_compaction ? tostring(var.emr_compaction.target_size_mb) : null
+    CDC_RECONCILE_GRACE_SECONDS   = local.emr_compaction ? tostring(local.reconcile_grace_seconds) : null
   } : k => v if v != null }
 
   queue_sse = {
@@ -326,10 +353,14 @@ data "aws_iam_policy_document" "loader" {
     resources = [for p in local.loader_prefixes : "${var.bucket_arn}/${p}*"]
   }
 
+  # emr_compaction adds compaction/: each run's s3-dist-cp input list and the loader's own records of it.
   statement {
-    sid       = "WriteLoaderObjects"
-    actions   = ["s3:PutObject"]
-    resources = ["${var.bucket_arn}/${local.manifests_prefix}*", "${var.bucket_arn}/${local.load_failures_prefix}*", "${var.bucket_arn}/${local.quarantine_prefix}*"]
+    sid     = "WriteLoaderObjects"
+    actions = ["s3:PutObject"]
+    resources = concat(
+      ["${var.bucket_arn}/${local.manifests_prefix}*", "${var.bucket_arn}/${local.load_failures_prefix}*", "${var.bucket_arn}/${local.quarantine_prefix}*"],
+      local.emr_compaction ? ["${var.bucket_arn}/${local.compaction_prefix}*"] : [],
+    )
   }
 
   # Quarantine copies a file then deletes it from raw/; a successful load resets its failure count.
@@ -672,7 +703,8 @@ resource "aws_lambda_event_source_mapping" "load" {
 
 # ---------------------------------------------------------------------------
 # EventBridge Scheduler -> loader: the load trigger of load_strategy = "schedule", and the reconciliation pass of
-# "s3_event" (every raw/ file not in the ledger, whatever happened to its notification). Either way each run
+# "s3_event" (every raw/ file not in the ledger, whatever happened to its notification) and of "emr_compaction"
+# ({"trigger": "reconcile"}: retries and one sweep step, which loads what a failed compaction left). Each run
 # publishes ReplicationLagSeconds, which is what lets the lag alarm treat missing data as breaching.
 # ---------------------------------------------------------------------------
 
@@ -741,7 +773,7 @@ resource "aws_scheduler_schedule" "load" {
   count = local.create_schedule ? 1 : 0
 
   name                = local.loader_name
-  description         = "${local.schedule ? "Loads" : "Reconciles: loads"} every ${var.table_name} file not yet in the ledger, every ${local.run_cadence_minutes} minutes"
+  description         = "${local.schedule ? "Loads" : "Reconciles: loads"} every ${var.table_name} file not yet in the ledger${local.emr_compaction ? " and older than ${local.reconcile_grace_seconds} s" : ""}, every ${local.run_cadence_minutes} minutes"
   schedule_expression = "rate(${local.run_cadence_minutes} ${local.run_cadence_minutes == 1 ? "minute" : "minutes"})"
   kms_key_arn         = var.kms_key_arn
 
@@ -752,7 +784,7 @@ resource "aws_scheduler_schedule" "load" {
   target {
     arn      = aws_lambda_function.loader.arn
     role_arn = aws_iam_role.scheduler[0].arn
-    input    = jsonencode({ trigger = "schedule" })
+    input    = local.schedule_input
 
     retry_policy {
       maximum_retry_attempts       = var.schedule.maximum_retry_attempts
@@ -901,13 +933,18 @@ resource "aws_iam_role" "copy" {
   tags               = var.tags
 }
 
+locals {
+  copy_prefixes = concat([local.raw_prefix, local.manifests_prefix], local.emr_compaction ? [local.compacted_prefix] : [])
+}
+
 data "aws_iam_policy_document" "copy" {
   count = var.create_copy_role ? 1 : 0
 
+  # emr_compaction: COPY also reads the compacted files its manifests list.
   statement {
     sid       = "ReadRawAndManifests"
     actions   = ["s3:GetObject"]
-    resources = ["${var.bucket_arn}/${local.raw_prefix}*", "${var.bucket_arn}/${local.manifests_prefix}*"]
+    resources = [for p in local.copy_prefixes : "${var.bucket_arn}/${p}*"]
   }
 
   statement {
@@ -918,7 +955,7 @@ data "aws_iam_policy_document" "copy" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${local.raw_prefix}*", "${local.manifests_prefix}*"]
+      values   = [for p in local.copy_prefixes : "${p}*"]
     }
   }
 
@@ -972,7 +1009,7 @@ resource "aws_cloudwatch_metric_alarm" "load_failures" {
 # running, or fails before it can measure, alarms as surely as one that falls behind.
 resource "aws_cloudwatch_metric_alarm" "lag" {
   alarm_name        = "${local.loader_name}-lag"
-  alarm_description = "Either the oldest change of ${var.table_name} not yet merged into Redshift is older than ${var.lag_alarm_threshold_seconds} s, or the loader published no ReplicationLagSeconds for ${local.lag_alarm_evaluation_periods * local.lag_alarm_period} s although it runs every ${local.run_cadence_minutes} min (${local.ec2_cron ? "the ec2_cron host is down or its timer stopped" : "not invoked"}, or failing before it measures)."
+  alarm_description = "Either the oldest change of ${var.table_name} not yet merged into Redshift is older than ${local.lag_alarm_threshold_seconds} s, or the loader published no ReplicationLagSeconds for ${local.lag_alarm_evaluation_periods * local.lag_alarm_period} s although it runs every ${local.run_cadence_minutes} min (${local.ec2_cron ? "the ec2_cron host is down or its timer stopped" : "not invoked"}, or failing before it measures)."
 
   namespace   = var.metric_namespace
   metric_name = "ReplicationLagSeconds"
@@ -984,11 +1021,18 @@ resource "aws_cloudwatch_metric_alarm" "lag" {
   evaluation_periods  = local.lag_alarm_evaluation_periods
   datapoints_to_alarm = local.lag_alarm_evaluation_periods
   comparison_operator = "GreaterThanThreshold"
-  threshold           = var.lag_alarm_threshold_seconds
+  threshold           = local.lag_alarm_threshold_seconds
   treat_missing_data  = "breaching"
 
   alarm_actions = local.alarm_actions
   tags          = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = !local.emr_compaction || local.lag_alarm_threshold_seconds >= coalesce(local.reconcile_grace_seconds, 0)
+      error_message = "With load_strategy = \"emr_compaction\" every change waits up to ${coalesce(local.reconcile_grace_seconds, 0)} s (CDC_RECONCILE_GRACE_SECONDS) for its hour's compaction by design, so lag_alarm_threshold_seconds = ${local.lag_alarm_threshold_seconds} would page every hour. Leave it unset (default ${coalesce(local.reconcile_grace_seconds, 0) + local.run_cadence_minutes * 60} s) or set it to at least ${coalesce(local.reconcile_grace_seconds, 0)}."
+    }
+  }
 }
 
 resource "aws_cloudwatch_metric_alarm" "loader_errors" {

@@ -38,9 +38,24 @@ output "invoke_dlq_url" {
   value       = aws_sqs_queue.invoke_dlq.url
 }
 
+output "invoke_dlq_arn" {
+  description = "ARN of the dead-letter queue for failed asynchronous invocations; its depth alarm pages. Other schedulers of this table (the emr_compaction schedule) send their dead letters here too."
+  value       = aws_sqs_queue.invoke_dlq.arn
+}
+
 output "schedule_arn" {
-  description = "ARN of the EventBridge Scheduler schedule that runs the loader: the load trigger (load_strategy = \"schedule\") or the reconciliation pass (\"s3_event\"); null for \"ec2_cron\", whose host's timer is the only trigger."
+  description = "ARN of the EventBridge Scheduler schedule that runs the loader: the load trigger (load_strategy = \"schedule\") or the reconciliation pass (\"s3_event\", \"emr_compaction\"); null for \"ec2_cron\", whose host's timer is the only trigger."
   value       = try(aws_scheduler_schedule.load[0].arn, null)
+}
+
+output "reconcile_grace_seconds" {
+  description = "CDC_RECONCILE_GRACE_SECONDS with load_strategy = \"emr_compaction\" (3600 + emr_compaction.latest_finish_seconds + the loader's timeout): the sweep leaves younger raw files to their compaction. null in the other modes (the loader's default, 900 s)."
+  value       = local.reconcile_grace_seconds
+}
+
+output "lag_alarm_threshold_seconds" {
+  description = "Threshold of the lag alarm in seconds: lag_alarm_threshold_seconds, or its default (1800; with emr_compaction, reconcile_grace_seconds plus one reconciliation cadence)."
+  value       = local.lag_alarm_threshold_seconds
 }
 
 output "sns_topic_kms_key_arn" {

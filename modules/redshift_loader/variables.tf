@@ -124,19 +124,17 @@ variable "load_strategy" {
     schedule.rate_minutes; it loads every raw/ file not yet in the ledger, so a missed run leaves no gap. "ec2_cron": a host
     (modules/ec2_cron, wired by the root) runs the same load with the loader CLI every ec2_cron_rate_minutes; this module then
     builds no trigger, lets EC2 assume the loader's role (the host runs as it), and keeps the completion function and alarms.
+    "emr_compaction": a state machine (modules/emr_compaction, wired by the root) invokes the loader every hour to plan the
+    hour's s3-dist-cp compaction and to load its compacted files; this module keeps a reconciliation schedule every
+    emr_compaction.reconcile_rate_minutes ({"trigger": "reconcile"}), which loads raw files the compaction left behind.
   EOT
   type        = string
   default     = "s3_event"
   nullable    = false
 
   validation {
-    condition     = var.load_strategy != "emr_compaction"
-    error_message = "load_strategy \"emr_compaction\" is planned but not built yet; use \"s3_event\", \"schedule\" or \"ec2_cron\"."
-  }
-
-  validation {
     condition     = contains(["s3_event", "schedule", "ec2_cron", "emr_compaction"], var.load_strategy)
-    error_message = "load_strategy must be \"s3_event\", \"schedule\" or \"ec2_cron\"."
+    error_message = "load_strategy must be \"s3_event\", \"schedule\", \"ec2_cron\" or \"emr_compaction\"."
   }
 }
 
@@ -153,6 +151,45 @@ variable "ec2_cron_rate_minutes" {
   validation {
     condition     = var.load_strategy != "ec2_cron" || var.ec2_cron_rate_minutes != null
     error_message = "ec2_cron_rate_minutes is required when load_strategy = \"ec2_cron\" (pass the ec2_cron module's rate_minutes output)."
+  }
+}
+
+variable "emr_compaction" {
+  description = <<-EOT
+    Settings for load_strategy = "emr_compaction" (ignored otherwise). target_size_mb (1-1024): the size s3-dist-cp
+    aims at for a compacted file (CDC_COMPACTION_TARGET_SIZE_MB). reconcile_rate_minutes (1-1440): how often the
+    reconciliation schedule runs ({"trigger": "reconcile"}: retries, one sweep step, the lag metric); the lag alarm's
+    window follows it. latest_finish_seconds (required in this mode: the emr_compaction module's output of that name):
+    how long after an hour ends its run may still be compacting. The sweep leaves raw files younger than an hour plus
+    that plus the loader's timeout to their compaction (CDC_RECONCILE_GRACE_SECONDS).
+  EOT
+  type = object({
+    target_size_mb         = optional(number, 64)
+    reconcile_rate_minutes = optional(number, 60)
+    latest_finish_seconds  = optional(number)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = floor(var.emr_compaction.target_size_mb) == var.emr_compaction.target_size_mb && var.emr_compaction.target_size_mb >= 1 && var.emr_compaction.target_size_mb <= 1024
+    error_message = "emr_compaction.target_size_mb must be a whole number of MiB from 1 to 1024."
+  }
+
+  validation {
+    condition     = floor(var.emr_compaction.reconcile_rate_minutes) == var.emr_compaction.reconcile_rate_minutes && var.emr_compaction.reconcile_rate_minutes >= 1 && var.emr_compaction.reconcile_rate_minutes <= 1440
+    error_message = "emr_compaction.reconcile_rate_minutes must be a whole number of minutes from 1 to 1440."
+  }
+
+  # 600300 = 604800 (the loader's ceiling for CDC_RECONCILE_GRACE_SECONDS) - 3600 - 900 (the longest loader timeout).
+  validation {
+    condition     = var.emr_compaction.latest_finish_seconds == null || try(floor(var.emr_compaction.latest_finish_seconds) == var.emr_compaction.latest_finish_seconds && var.emr_compaction.latest_finish_seconds >= 60 && var.emr_compaction.latest_finish_seconds <= 600300, false)
+    error_message = "emr_compaction.latest_finish_seconds must be a whole number of seconds from 60 to 600300."
+  }
+
+  validation {
+    condition     = var.load_strategy != "emr_compaction" || var.emr_compaction.latest_finish_seconds != null
+    error_message = "emr_compaction.latest_finish_seconds is required when load_strategy = \"emr_compaction\" (pass the emr_compaction module's latest_finish_seconds output)."
   }
 }
 
@@ -599,13 +636,12 @@ variable "metric_namespace" {
 }
 
 variable "lag_alarm_threshold_seconds" {
-  description = "Alarm when ReplicationLagSeconds (age of the oldest change not yet merged) exceeds this."
+  description = "Alarm when ReplicationLagSeconds (age of the oldest change not yet merged) exceeds this. null: 1800, or with load_strategy = \"emr_compaction\", where every change waits for its hour's compaction by design, CDC_RECONCILE_GRACE_SECONDS plus one reconciliation cadence (a value below CDC_RECONCILE_GRACE_SECONDS is refused there: the alarm would fire every hour)."
   type        = number
-  default     = 1800
-  nullable    = false
+  default     = null
 
   validation {
-    condition     = var.lag_alarm_threshold_seconds >= 60
+    condition     = var.lag_alarm_threshold_seconds == null || try(var.lag_alarm_threshold_seconds >= 60, false)
     error_message = "lag_alarm_threshold_seconds must be at least 60."
   }
 }

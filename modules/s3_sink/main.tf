@@ -123,6 +123,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # load_strategy = "emr_compaction": the loader's input lists (compaction/), the compacted files (compacted/) and the
+  # clusters' logs (emr-logs/) are working files, loaded or read within hours; like raw/ they need not stay.
+  dynamic "rule" {
+    for_each = var.create_compaction_lifecycle ? ["compaction", "compacted", "emr-logs"] : []
+    content {
+      id     = "expire-${rule.value}"
+      status = "Enabled"
+
+      filter {
+        prefix = "${local.prefix_root}${rule.value}/"
+      }
+
+      expiration {
+        days = var.compaction_expiration_days
+      }
+    }
+  }
+
   # Lifecycle rules on a versioned bucket must follow the versioning setting.
   depends_on = [aws_s3_bucket_versioning.this]
 }

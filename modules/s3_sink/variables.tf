@@ -128,6 +128,25 @@ variable "raw_expiration_days" {
   }
 }
 
+variable "create_compaction_lifecycle" {
+  description = "Controls whether the created bucket's lifecycle also expires the emr_compaction working prefixes <prefix>/compaction/, <prefix>/compacted/ and <prefix>/emr-logs/ after compaction_expiration_days (the root sets it with load_strategy = \"emr_compaction\")."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "compaction_expiration_days" {
+  description = "Days after which objects under <prefix>/compaction/, <prefix>/compacted/ and <prefix>/emr-logs/ expire when create_compaction_lifecycle = true (1-3650)."
+  type        = number
+  default     = 30
+  nullable    = false
+
+  validation {
+    condition     = floor(var.compaction_expiration_days) == var.compaction_expiration_days && var.compaction_expiration_days >= 1 && var.compaction_expiration_days <= 3650
+    error_message = "compaction_expiration_days must be a whole number of days from 1 to 3650."
+  }
+}
+
 variable "access_log_target" {
   description = "Where S3 server access logs of the created bucket go: an existing log bucket and a key prefix (default \"<bucket_name>/\"). null: no server access logging."
   type = object({

@@ -1005,3 +1005,120 @@ run "other_strategies_keep_lambda_as_the_only_principal" {
     error_message = "Only ec2_cron lets EC2 assume the loader's role; ec2_cron_rate_minutes is ignored by the other strategies."
   }
 }
+
+run "emr_compaction_reconciles_on_a_schedule_and_sets_the_compaction_environment" {
+  command = plan
+
+  variables {
+    load_strategy    = "emr_compaction"
+    emr_compaction   = { latest_finish_seconds = 6300 }
+    create_copy_role = true
+    copy_role_arn    = null
+  }
+
+  # 3600 + 6300 (15 min grace + 1800 s cluster + 3600 s step) + 120 s async loader timeout.
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_LOAD_STRATEGY"] == "emr_compaction" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_COMPACTION_TARGET_SIZE_MB"] == "64" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_RECONCILE_GRACE_SECONDS"] == "10020" &&
+      output.reconcile_grace_seconds == 10020
+    )
+    error_message = "The loader must know its strategy, the compaction's target size, and hold raw files back from the sweep for an hour plus the machine's longest run plus its own timeout."
+  }
+
+  assert {
+    condition = (
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(60 minutes)" &&
+      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "reconcile" } &&
+      aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
+      length(aws_sqs_queue.load) == 0 &&
+      length(aws_s3_bucket_notification.raw) == 0 &&
+      output.schedule_arn == "arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-loader" &&
+      output.invoke_dlq_arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"
+    )
+    error_message = "emr_compaction keeps a reconciliation schedule ({\"trigger\": \"reconcile\"}) every 60 minutes and no queue or notification."
+  }
+
+  # The lag window follows the reconciliation cadence: 3600 + 120 + 300 = 4020 s -> 14 periods of 300 s. Changes wait
+  # for their hour's run by design, so the default threshold is the sweep's hold plus one cadence.
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 14 &&
+      aws_cloudwatch_metric_alarm.lag.threshold == 10020 + 3600 &&
+      output.lag_alarm_threshold_seconds == 13620
+    )
+    error_message = "The lag alarm must follow the reconciliation cadence and not page on the compaction's designed wait."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "WriteLoaderObjects"]) == toset([
+        "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/load-failures/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/quarantine/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/compaction/orders/*",
+      ]) &&
+      contains(one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadLoaderObjects"]), "arn:aws:s3:::acme-orders-cdc/cdc/compaction/orders/*") &&
+      contains(one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadLoaderObjects"]), "arn:aws:s3:::acme-orders-cdc/cdc/compacted/orders/*") &&
+      contains(one([for s in data.aws_iam_policy_document.loader.statement : one(s.condition).values if s.sid == "ListLoaderPrefixes"]), "cdc/compaction/orders/*") &&
+      contains(one([for s in data.aws_iam_policy_document.loader.statement : one(s.condition).values if s.sid == "ListLoaderPrefixes"]), "cdc/compacted/orders/*") &&
+      !contains(one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "WriteLoaderObjects"]), "arn:aws:s3:::acme-orders-cdc/cdc/compacted/orders/*")
+    )
+    error_message = "The loader writes input lists under compaction/ and reads (never writes) compacted/."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "ReadRawAndManifests"]) == toset([
+        "arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/compacted/orders/*",
+      ]) &&
+      one([for s in data.aws_iam_policy_document.copy[0].statement : one(s.condition).values if s.sid == "ListRawAndManifests"]) == tolist([
+        "cdc/raw/orders/*", "cdc/manifests/orders/*", "cdc/compacted/orders/*",
+      ])
+    )
+    error_message = "COPY must be able to read the compacted files its manifests list."
+  }
+}
+
+run "emr_compaction_tuning_reaches_the_loader" {
+  command = plan
+
+  variables {
+    load_strategy               = "emr_compaction"
+    emr_compaction              = { latest_finish_seconds = 600, target_size_mb = 256, reconcile_rate_minutes = 30 }
+    lag_alarm_threshold_seconds = 6000
+    data_api_mode               = "poll"
+  }
+
+  # 3600 + 600 + 900 (poll mode's timeout) = 5100; the lag window: 1800 + 900 + 300 = 3000 s -> 10 periods.
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_COMPACTION_TARGET_SIZE_MB"] == "256" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_RECONCILE_GRACE_SECONDS"] == "5100" &&
+      aws_scheduler_schedule.load[0].schedule_expression == "rate(30 minutes)" &&
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 10 &&
+      aws_cloudwatch_metric_alarm.lag.threshold == 6000
+    )
+    error_message = "target_size_mb, the reconciliation rate and a threshold above the compaction's wait must reach the loader, its schedule and the lag alarm."
+  }
+}
+
+run "other_strategies_leave_the_compaction_environment_unset" {
+  command = plan
+
+  variables {
+    emr_compaction = { latest_finish_seconds = 6300, target_size_mb = 256 }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.loader.environment[0].variables["CDC_LOAD_STRATEGY"] == "s3_event" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_COMPACTION_TARGET_SIZE_MB") &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_RECONCILE_GRACE_SECONDS") &&
+      output.reconcile_grace_seconds == null &&
+      aws_cloudwatch_metric_alarm.lag.threshold == 1800 &&
+      jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
+      !contains(one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "ReadLoaderObjects"]), "arn:aws:s3:::acme-orders-cdc/cdc/compacted/orders/*")
+    )
+    error_message = "Outside emr_compaction the loader gets only CDC_LOAD_STRATEGY (its sweep keeps the Python default of 900 s), the 1800 s lag threshold and no compaction grants."
+  }
+}

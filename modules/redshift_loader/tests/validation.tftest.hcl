@@ -173,14 +173,92 @@ run "ec2_cron_rate_rejects_more_than_a_day" {
   expect_failures = [var.ec2_cron_rate_minutes]
 }
 
-run "load_strategy_rejects_unbuilt_emr_compaction" {
+run "emr_compaction_needs_the_latest_finish" {
   command = plan
 
   variables {
     load_strategy = "emr_compaction"
   }
 
-  expect_failures = [var.load_strategy]
+  expect_failures = [var.emr_compaction]
+}
+
+run "emr_compaction_target_size_rejects_zero" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 6300, target_size_mb = 0 }
+  }
+
+  expect_failures = [var.emr_compaction]
+}
+
+run "emr_compaction_target_size_rejects_more_than_a_gib" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 6300, target_size_mb = 1025 }
+  }
+
+  expect_failures = [var.emr_compaction]
+}
+
+run "emr_compaction_reconcile_rate_rejects_zero" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 6300, reconcile_rate_minutes = 0 }
+  }
+
+  expect_failures = [var.emr_compaction]
+}
+
+run "emr_compaction_latest_finish_rejects_below_a_minute" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 59 }
+  }
+
+  expect_failures = [var.emr_compaction]
+}
+
+# 3600 + 600301 + 900 would exceed the loader's 604800 s ceiling for CDC_RECONCILE_GRACE_SECONDS.
+run "emr_compaction_latest_finish_rejects_beyond_the_loader_ceiling" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 600301 }
+  }
+
+  expect_failures = [var.emr_compaction]
+}
+
+# Changes wait up to 3600 + 6300 + 120 = 10020 s for their compaction by design: a threshold below pages every hour.
+run "emr_compaction_refuses_a_lag_threshold_below_the_compaction_wait" {
+  command = plan
+
+  variables {
+    load_strategy               = "emr_compaction"
+    emr_compaction              = { latest_finish_seconds = 6300 }
+    lag_alarm_threshold_seconds = 1800
+  }
+
+  expect_failures = [aws_cloudwatch_metric_alarm.lag]
+}
+
+run "emr_compaction_settings_are_ignored_by_other_strategies" {
+  command = plan
+
+  variables {
+    load_strategy  = "schedule"
+    emr_compaction = { reconcile_rate_minutes = 30 }
+  }
 }
 
 run "load_strategy_rejects_unknown_value" {

@@ -444,6 +444,26 @@ run "no_raw_expiry_and_suspended_versioning" {
   }
 }
 
+run "emr_compaction_working_prefixes_expire" {
+  command = plan
+
+  variables {
+    create_compaction_lifecycle = true
+    compaction_expiration_days  = 7
+  }
+
+  assert {
+    condition = (
+      [for rule in aws_s3_bucket_lifecycle_configuration.this[0].rule : rule.id] == [
+        "expire-raw", "abort-incomplete-multipart-uploads", "expire-noncurrent-versions", "expire-compaction", "expire-compacted", "expire-emr-logs",
+      ] &&
+      [for rule in slice(aws_s3_bucket_lifecycle_configuration.this[0].rule, 3, 6) : rule.filter[0].prefix] == ["cdc/compaction/", "cdc/compacted/", "cdc/emr-logs/"] &&
+      alltrue([for rule in slice(aws_s3_bucket_lifecycle_configuration.this[0].rule, 3, 6) : rule.status == "Enabled" && rule.expiration[0].days == 7])
+    )
+    error_message = "With create_compaction_lifecycle the compaction/, compacted/ and emr-logs/ prefixes expire after compaction_expiration_days, after the existing rules."
+  }
+}
+
 run "access_logging_when_a_target_is_given" {
   command = plan
 

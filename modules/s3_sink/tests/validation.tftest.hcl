@@ -218,3 +218,13 @@ run "log_retention_rejects_value_cloudwatch_lacks" {
 
   expect_failures = [var.log_retention_days]
 }
+
+run "compaction_expiration_days_rejects_zero" {
+  command = plan
+
+  variables {
+    compaction_expiration_days = 0
+  }
+
+  expect_failures = [var.compaction_expiration_days]
+}
