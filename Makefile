@@ -5,8 +5,9 @@ VENV ?= .venv
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION ?= 3.3.30
 PYTEST_ARGS ?=
-# make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|ec2_cron|all CHANGES=10000 DATA_API_MODE=async|poll
-#           BACKFILL=none|step_functions|checkpoint_table|export SEED_ITEMS=20000 EC2_HOSTS=1
+# make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|ec2_cron|emr_compaction|all CHANGES=10000
+#           DATA_API_MODE=async|poll BACKFILL=none|step_functions|checkpoint_table|export SEED_ITEMS=20000 EC2_HOSTS=1
+#           FAIL_COMPACTION=1 (LOAD=emr_compaction: the first s3-dist-cp step fails; its cluster must still terminate)
 AGGREGATION ?= lambda
 LOAD ?= s3_event
 CHANGES ?= 10000
@@ -14,6 +15,7 @@ DATA_API_MODE ?= async
 BACKFILL ?= none
 SEED_ITEMS ?= 20000
 EC2_HOSTS ?= 1
+FAIL_COMPACTION ?=
 
 BIN := $(VENV)/bin
 
@@ -51,7 +53,7 @@ test: venv lint
 # throwaway PostgreSQL; prints a report (0 mismatches or exit 1), then destroys and stops everything.
 demo: $(VENV)/.installed
 	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)' \
-		--backfill '$(BACKFILL)' --seed-items '$(SEED_ITEMS)' --ec2-hosts '$(EC2_HOSTS)'
+		--backfill '$(BACKFILL)' --seed-items '$(SEED_ITEMS)' --ec2-hosts '$(EC2_HOSTS)' $(if $(FAIL_COMPACTION),--fail-compaction)
 
 # examples/complete on a real AWS account (Redshift Serverless included), proven and destroyed in one command.
 # It refuses to run without an explicit account and region; AWS_PROFILE/AWS_REGION are honoured:

@@ -51,8 +51,10 @@ import boto3
 from tests.rig.postgres import running_server
 from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
 from tests.sandbox.backfill_run import Backfill, seed_table
+from tests.sandbox.compaction_run import HOUR_MS, CompactionRuns
 from tests.sandbox.ec2_host import LoaderHosts, running_hosts
 from tests.sandbox.faults import FAULTS, FaultInjector, list_keys, parse_faults, queue_depth
+from tests.sandbox.lambda_runtime import wait_stable
 from tests.sandbox.report import Report
 from tests.sandbox.terraform_stack import AGGREGATIONS, DATA_API_MODES, LOAD_STRATEGIES, LocalStack
 
@@ -79,6 +81,7 @@ class Options:
     seed_items: int = 20_000  # items in the table before the pipeline exists (with a backfill)
     interrupt_backfill: bool = False  # cancel and resume the backfill mid-scan
     ec2_hosts: int = 1  # ec2_cron: loader hosts running the group's user data at once
+    fail_compaction: bool = False  # emr_compaction: the first s3-dist-cp step fails
 
 
 def _log(message: str) -> None:
@@ -239,7 +242,7 @@ def _tombstones(connection: Any, schema: str, table: str) -> int:
 
 def run_demo(options: Options) -> Report:
     """One combination, start to finish. Everything started here is stopped here."""
-    from tests.sandbox.lambda_runtime import LocalLambdaRuntime, wait_stable
+    from tests.sandbox.lambda_runtime import LocalLambdaRuntime
     from tests.sandbox.moto_server import CA_BUNDLE_NAME, running_moto
     from tests.sandbox.patches import installed_patches
     from tests.tfharness.harness import OfflineTerraform
@@ -265,6 +268,9 @@ def run_demo(options: Options) -> Report:
             "load_strategy": options.load_strategy,
             "data_api_mode": options.data_api_mode,
         }
+        if options.load_strategy == "emr_compaction":
+            # The demo names the hours it compacts (tests/sandbox/compaction_run.py).
+            variables["compaction_schedule_enabled"] = False
         backfilling = options.backfill != "none"
         if backfilling:
             # A table that held items before the pipeline: created and seeded here, adopted by the module.
@@ -350,6 +356,14 @@ def run_demo(options: Options) -> Report:
                 report.changes = _generate_with_faults(
                     endpoint, outputs["table_name"], options, injector, dynamodb
                 )
+        if outputs.get("compaction_state_machine_arn"):
+            with phases.timed("compaction runs"):
+                report.compaction = _run_compactions(
+                    endpoint, outputs, loader_env.get("CDC_PREFIX", ""), options, runtime, patches, s3
+                )
+                for name, value in report.compaction["late_changes"].items():
+                    if not isinstance(value, bool):
+                        report.changes[name] = report.changes.get(name, 0) + value
         last_write = time.monotonic()
 
         connection = stack.enter_context(contextlib.closing(pg.connect()))
@@ -457,6 +471,46 @@ def _check_host_configuration(
     return {"environment_differs_from_loader_function": differing}
 
 
+def _run_compactions(
+    endpoint: str, outputs: dict[str, Any], prefix: str, options: Options, runtime: Any, patches: Any, s3: Any
+) -> dict[str, Any]:
+    """Every hour with raw files compacted by the deployed machine, then late changes and the next hour's run
+    (see tests/sandbox/compaction_run.py)."""
+    from tests.sandbox.patches import emr as emr_patch
+
+    def landed() -> bool:  # every change the generator wrote is in a raw file
+        return runtime.sources_idle() and patches.firehose.idle()
+
+    runs = CompactionRuns(
+        client("stepfunctions", endpoint),
+        client("emr", endpoint),
+        s3,
+        outputs["compaction_state_machine_arn"],
+        outputs["bucket_name"],
+        prefix,
+        outputs["table_name"],
+    )
+    if not wait_stable(landed, options.settle_timeout, settle_s=1.0, poll_s=0.25):
+        raise RuntimeError("the stream and Firehose never went idle before compaction")
+    if options.fail_compaction:
+        emr_patch.fail_next_steps(1)
+    hours = runs.raw_hours()
+    for hour_ms in hours:
+        runs.run(hour_ms, options.settle_timeout)
+    # Late changes: their files land in an hour that was already compacted (the current one).
+    late = run_generator(
+        endpoint,
+        outputs["table_name"],
+        replace(options, changes=max(10, options.changes // 50), seed=options.seed + 2000),
+    )
+    if not wait_stable(landed, options.settle_timeout, settle_s=1.0, poll_s=0.25):
+        raise RuntimeError("the stream and Firehose never went idle after the late changes")
+    runs.run(max(runs.raw_hours()) + HOUR_MS, options.settle_timeout)
+    summary = runs.summary()
+    summary["late_changes"] = {name: value for name, value in late.items() if isinstance(value, int)}
+    return summary
+
+
 def _generate_during_backfill(
     endpoint: str, outputs: dict[str, Any], options: Options, runtime: Any, s3: Any, report: Report
 ) -> dict[str, Any]:
@@ -553,6 +607,11 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         default="",
         help=f"inject faults mid-run, comma-separated: {', '.join(FAULTS)} | all (see tests/sandbox/faults.py)",
     )
+    parser.add_argument(
+        "--fail-compaction",
+        action="store_true",
+        help="LOAD=emr_compaction: the first s3-dist-cp step fails (its cluster must still be terminated)",
+    )
     args = parser.parse_args(argv)
 
     def pick(name: str, value: str, allowed: tuple[str, ...], all_ok: bool = True) -> tuple[str, ...]:
@@ -574,6 +633,8 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         parser.error("--ec2-hosts must be at least 1")
     if args.ec2_hosts != 1 and "ec2_cron" not in loads:
         parser.error("--ec2-hosts needs LOAD=ec2_cron (or all): only that strategy runs loader hosts")
+    if args.fail_compaction and "emr_compaction" not in loads:
+        parser.error("--fail-compaction needs LOAD=emr_compaction (or all)")
     if args.seed_items < 0:
         parser.error("--seed-items must be at least 0")
     if args.interrupt_backfill and backfill not in ("step_functions", "checkpoint_table"):
@@ -596,6 +657,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             seed_items=args.seed_items,
             interrupt_backfill=args.interrupt_backfill,
             ec2_hosts=args.ec2_hosts,
+            fail_compaction=args.fail_compaction and load == "emr_compaction",
         )
         for aggregation in aggregations
         for load in loads

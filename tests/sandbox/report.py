@@ -54,6 +54,8 @@ class Report:
     backfill: dict[str, Any] | None = None
     # ec2_cron: the loader hosts' timer runs (tests/sandbox/ec2_host.py): hosts, runs, failures, per host, user data.
     ec2_hosts: dict[str, Any] | None = None
+    # emr_compaction: the state machine's runs (tests/sandbox/compaction_run.py): per hour, status, clusters.
+    compaction: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -112,6 +114,16 @@ class Report:
                 f"  ec2 host runs         {h.get('runs', 0):>10,}  ({h.get('hosts', 0)} host{'' if h.get('hosts') == 1 else 's'}, {h.get('failures', 0)} "
                 f"failed, {h.get('timeouts', 0)} timed out; timer every "
                 f"{(h.get('user_data') or {}).get('period_s', 0):g} s on the sandbox clock)"
+            )
+        if self.compaction is not None:
+            c = self.compaction
+            statuses = ", ".join(
+                f"{run['hour']} {run['status']} ({run['inputs']} in)" for run in c.get("runs", [])
+            )
+            lines.append(
+                f"  compaction runs       {len(c.get('runs', [])):>10,}  ({statuses}; {c.get('clusters_created', 0)} "
+                f"clusters created, {c.get('clusters_left_running', 0)} left running; "
+                f"{sum((c.get('late_changes') or {}).get(k, 0) for k in ('puts', 'updates', 'deletes'))} late changes)"
             )
         for name, done in self.faults.items():
             lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")

@@ -27,7 +27,7 @@ from tests.tfharness.harness import REPO_ROOT, OfflineTerraform
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
 AGGREGATIONS = ("lambda", "firehose")
-LOAD_STRATEGIES = ("s3_event", "schedule", "ec2_cron")
+LOAD_STRATEGIES = ("s3_event", "schedule", "ec2_cron", "emr_compaction")
 DATA_API_MODES = ("async", "poll")
 
 # The provider never looks for credentials or a region outside its own block, and never asks IMDS.
@@ -167,6 +167,7 @@ class LocalStack:
             "backfill_page_size",
             "backfill_read_units_per_second",
             "ec2_cron_rate_minutes",
+            "compaction_schedule_enabled",
         }
         if unknown:
             raise ValueError(f"examples/local/ has no variable(s) {sorted(unknown)}")

@@ -31,6 +31,8 @@ BACKFILLS = {
 }
 # ec2_cron combination -> loader hosts at once (2: two instances alive during a replacement).
 EC2_HOSTS = {("lambda", "ec2_cron"): 2, ("firehose", "ec2_cron"): 1}
+# emr_compaction combination whose first s3-dist-cp step fails (its cluster must still be terminated).
+FAIL_COMPACTION = {("firehose", "emr_compaction")}
 
 
 def test_unknown_strategy_gets_a_clear_error(capsys):
@@ -49,6 +51,8 @@ def test_all_expands_to_every_combination():
         ("firehose", "schedule"),
         ("lambda", "ec2_cron"),
         ("firehose", "ec2_cron"),
+        ("lambda", "emr_compaction"),
+        ("firehose", "emr_compaction"),
     }
 
 
@@ -57,6 +61,7 @@ def test_all_expands_to_every_combination():
     [
         (["--load", "ec2_cron", "--ec2-hosts", "0"], "--ec2-hosts must be at least 1"),
         (["--load", "schedule", "--ec2-hosts", "2"], "--ec2-hosts needs LOAD=ec2_cron (or all)"),
+        (["--load", "schedule", "--fail-compaction"], "--fail-compaction needs LOAD=emr_compaction (or all)"),
     ],
 )
 def test_ec2_hosts_is_checked(arguments: list[str], message: str, capsys):
@@ -87,6 +92,8 @@ def _arguments(aggregation: str, load: str) -> list[str]:
             arguments.append("--interrupt-backfill")
     if (aggregation, load) in EC2_HOSTS:
         arguments.append(f"--ec2-hosts={EC2_HOSTS[(aggregation, load)]}")
+    if (aggregation, load) in FAIL_COMPACTION:
+        arguments.append("--fail-compaction")
     return arguments
 
 
@@ -107,7 +114,11 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
     assert output.startswith("exit 0"), output
 
     changes = report["changes"]
-    assert changes["puts"] + changes["updates"] + changes["deletes"] == CHANGES
+    late = sum(
+        (report["compaction"] or {}).get("late_changes", {}).get(k, 0) for k in ("puts", "updates", "deletes")
+    )
+    assert (load == "emr_compaction") == (late > 0)
+    assert changes["puts"] + changes["updates"] + changes["deletes"] == CHANGES + late
     mode = BACKFILLS.get((aggregation, load))
     seeded = report["backfill"]["seeded"]["puts"] if mode else 0
     assert seeded == (SEED_ITEMS if mode else 0)
@@ -120,7 +131,7 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
     # every event, and every stream record reached the writer.
     assert report["configured_batch_size"] >= 1
     assert 1 <= report["max_records_per_batch"] <= report["configured_batch_size"]
-    fewest_batches = -(-CHANGES // report["configured_batch_size"])
+    fewest_batches = -(-(CHANGES + late) // report["configured_batch_size"])
     assert report["stream_batches"] >= fewest_batches
     # Change objects only: a backfill's snapshot objects share the raw prefix.
     change_objects = report["s3_objects"] - (report["backfill"] or {}).get("snapshot_objects", 0)
@@ -142,6 +153,11 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
         assert all(host["runs"] >= 1 for host in hosts["per_host"]), output
         assert hosts["failures"] == 0 and hosts["timeouts"] == 0, output
         assert hosts["environment_differs_from_loader_function"] == [], output
+    elif load == "emr_compaction":
+        # The loader's schedule only reconciles; the compaction schedule exists but is disabled in the demo,
+        # which names the hours itself (tests/sandbox/compaction_run.py).
+        assert sorted(s["expression"] for s in schedules) == ["rate(60 minutes)"], output
+        assert not any(":sqs:" in str(m["source_arn"]) for m in report["runtime"]["mappings"]), output
     elif load == "schedule":
         assert [s["expression"] for s in schedules] == ["rate(1 minute)"] and schedules[0]["fires"] >= 1
     else:
@@ -175,3 +191,28 @@ def test_backfill_brings_the_items_the_stream_never_saw_while_the_table_changes(
         assert backfill["segments_with_pages_before_resume"] >= 1, output
         assert backfill["resumed_mid_segment"] >= 1, output
         assert backfill["pages_rewritten_after_resume"] == 0, output
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("aggregation", demo.AGGREGATIONS)
+def test_compaction_runs_leave_no_cluster_and_load_late_files(aggregation: str, demo_runs):
+    report, output = demo_runs.result(f"{aggregation}-emr_compaction")
+    assert report is not None, output
+    compaction = report["compaction"]
+    *hours, after = compaction["runs"]
+    assert hours, output
+    failing = (aggregation, "emr_compaction") in FAIL_COMPACTION
+    for index, run in enumerate(hours):
+        # Each hour with raw files: one transient cluster, terminated whatever the step did.
+        assert run["inputs"] is None or run["inputs"] >= 1, output
+        assert list(run["clusters"].values()) == ["TERMINATED"], output
+        if failing and index == 0:
+            # The s3-dist-cp step failed: the run fails (and alerts), the hour's raw files are loaded anyway.
+            assert run["status"] == "FAILED" and run["error"] == "CompactionFailed", output
+        else:
+            assert run["status"] == "SUCCEEDED" and run["compacted_objects"] >= 1, output
+    # The late changes landed in an hour already compacted; the next hour's run had nothing to compact,
+    # started no cluster, and its load step loaded them (the view equals the table: asserted above).
+    assert after["status"] == "SUCCEEDED" and after["inputs"] == 0 and after["clusters"] == {}, output
+    assert compaction["clusters_left_running"] == 0, output
+    assert report["mismatches"] == 0, output
