@@ -51,9 +51,12 @@ locals {
   loader_name     = "${var.name}-loader"
   completion_name = "${var.name}-load-completion"
 
-  # Async Data API calls return at once; poll mode and psycopg2 wait for the load.
-  loader_timeout       = coalesce(var.loader_timeout, local.async_data_api ? 120 : 900)
+  # Async Data API calls return at once; poll mode and psycopg2 wait for the load, and so does emr_compaction's
+  # compacted load in every mode (its state machine must know the outcome).
+  loader_timeout       = coalesce(var.loader_timeout, local.async_data_api && !local.emr_compaction ? 120 : 900)
   statement_timeout_ms = coalesce(var.statement_timeout_ms, max(local.loader_timeout - 60, 10) * 1000)
+  # How long a waiting load may take: a minute short of the timeout, and never nothing (a 30 s timeout gives 15 s).
+  poll_budget_seconds = max(local.loader_timeout - 60, floor(local.loader_timeout / 2))
   # AWS guidance for SQS event sources: at least 6x the function timeout, plus the batching window.
   queue_visibility_timeout = 6 * local.loader_timeout + var.s3_event.maximum_batching_window_in_seconds
 
@@ -119,7 +122,7 @@ locals {
     CDC_REDSHIFT_DB_USER        = local.provisioned ? var.target.db_user : null
     CDC_REDSHIFT_SECRET_ARN     = local.provisioned ? var.target.secret_arn : null
     CDC_DATA_API_MODE           = local.data_api ? var.data_api_mode : null
-    CDC_POLL_BUDGET_SECONDS     = local.data_api && var.data_api_mode == "poll" ? tostring(local.loader_timeout - 60) : null
+    CDC_POLL_BUDGET_SECONDS     = local.data_api && (var.data_api_mode == "poll" || local.emr_compaction) ? tostring(local.poll_budget_seconds) : null
     CDC_DB_SECRET_ARN           = local.psycopg2 ? var.db_secret_arn : null
     CDC_DB_SSM_PARAMETER        = local.psycopg2 ? var.db_ssm_parameter_arn : null
     CDC_CONNECT_TIMEOUT_SECONDS = local.psycopg2 ? tostring(var.connect_timeout_seconds) : null
@@ -934,13 +937,17 @@ resource "aws_iam_role" "copy" {
 }
 
 locals {
-  copy_prefixes = concat([local.raw_prefix, local.manifests_prefix], local.emr_compaction ? [local.compacted_prefix] : [])
+  # emr_compaction: the compacted files, and each run's ledger list and its manifest under compaction/.
+  copy_prefixes = concat(
+    [local.raw_prefix, local.manifests_prefix],
+    local.emr_compaction ? [local.compacted_prefix, local.compaction_prefix] : [],
+  )
 }
 
 data "aws_iam_policy_document" "copy" {
   count = var.create_copy_role ? 1 : 0
 
-  # emr_compaction: COPY also reads the compacted files its manifests list.
+  # emr_compaction: COPY also reads the compacted files and the ledger lists (local.copy_prefixes).
   statement {
     sid       = "ReadRawAndManifests"
     actions   = ["s3:GetObject"]

@@ -659,7 +659,7 @@ variable "loader_memory_size" {
 }
 
 variable "loader_timeout" {
-  description = "Timeout of one loader invocation in seconds. null: 120 for data_api_mode = \"async\" (it only submits), 900 otherwise (poll mode and psycopg2 wait for the load)."
+  description = "Timeout of one loader invocation in seconds. null: 120 for data_api_mode = \"async\" (it only submits), 900 otherwise (poll mode, psycopg2 and emr_compaction's compacted load wait for the load)."
   type        = number
   default     = null
 

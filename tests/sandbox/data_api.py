@@ -61,6 +61,7 @@ from typing import Any, Final
 import psycopg2
 import psycopg2.errors
 import psycopg2.extras
+from botocore.exceptions import ClientError
 
 from tests.rig.pg_copy import CopyError, StrictCopyExecutor, parse_copy
 from tests.sandbox import redshift_rules as rules
@@ -287,12 +288,20 @@ class Statement:
 
 
 Publisher = Callable[[Statement], None]
+# (IAM_ROLE of a COPY, Serverless or not) -> an S3 client acting as that role, as Redshift does; raises
+# PermissionError when Redshift could not assume the role. See DataApiEngine.
+RoleS3 = Callable[[str, bool], Any]
 
 
 class DataApiEngine:
     """Runs Data API statements on PostgreSQL; see the module docstring.
 
-    ``s3_client`` serves COPY (manifest and objects). ``publish`` receives each
+    ``s3_client`` serves COPY (manifest and objects), unless ``s3_for_role`` is given: then every COPY reads
+    S3 as its own ``IAM_ROLE``, as Redshift does ("Authorizing COPY, UNLOAD, CREATE EXTERNAL FUNCTION, and
+    CREATE EXTERNAL SCHEMA operations using IAM roles", Redshift Management Guide): a role Redshift cannot
+    assume, or one whose policies do not allow ``s3:GetObject`` on the manifest or a file, fails the COPY with
+    the error Redshift reports (``S3ServiceException:Access Denied,Status 403``), not a load error of a file.
+    A chain of roles (``role1,role2``) is not emulated and fails the COPY. ``publish`` receives each
     ``WithEvent`` statement once it is terminal. ``page_rows`` bounds a result page
     (Redshift bounds pages by size, 100 MB; a small page here exercises NextToken).
     """
@@ -305,9 +314,11 @@ class DataApiEngine:
         publish: Publisher | None = None,
         max_workers: int = 4,
         page_rows: int = 1000,
+        s3_for_role: RoleS3 | None = None,
     ) -> None:
         self._dsn = pg_dsn
         self._s3 = s3_client
+        self._s3_for_role = s3_for_role
         self._publish = publish
         self._page_rows = page_rows
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="redshift-data")
@@ -713,9 +724,25 @@ class DataApiEngine:
         self, copier: StrictCopyExecutor, cursor: Any, statement: Statement, sub: SubStatement, table: str
     ) -> int:
         command = parse_copy(sub.sql)
+        if self._s3_for_role is not None:
+            if "," in command.iam_role:
+                raise _LoadFailed("ERROR: IAM role chaining is not emulated by the sandbox")
+            try:
+                role_s3 = self._s3_for_role(command.iam_role, bool(statement.workgroup_name))
+            except PermissionError as exc:
+                raise _LoadFailed(
+                    f"ERROR: User arn:aws:redshift is not authorized to assume IAM Role {command.iam_role} ({exc})"
+                ) from exc
+            copier = StrictCopyExecutor(copier.connection, role_s3)
         try:
             # The adapter's COPY step, run inside this transaction (see tests.rig.pg_copy).
             return copier.copy(cursor, command)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise _LoadFailed(
+                f"ERROR: S3ServiceException:{error.get('Message', 'Access Denied')},Status "
+                f"{exc.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 403)},Error {error.get('Code', 'AccessDenied')}"
+            ) from exc
         except CopyError as exc:
             self._record_load_error(statement, sub, exc)
             view = "sys_load_error_detail" if statement.workgroup_name else "stl_load_errors"

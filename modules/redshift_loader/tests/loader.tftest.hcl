@@ -1016,13 +1016,16 @@ run "emr_compaction_reconciles_on_a_schedule_and_sets_the_compaction_environment
     copy_role_arn    = null
   }
 
-  # 3600 + 6300 (15 min grace + 1800 s cluster + 3600 s step) + 120 s async loader timeout.
+  # 3600 + 6300 (15 min grace + 1800 s cluster + 3600 s step) + 900 s loader timeout: the compacted load waits for its
+  # statement even in async mode, so the loader gets poll mode's timeout and budget.
   assert {
     condition = (
       aws_lambda_function.loader.environment[0].variables["CDC_LOAD_STRATEGY"] == "emr_compaction" &&
       aws_lambda_function.loader.environment[0].variables["CDC_COMPACTION_TARGET_SIZE_MB"] == "64" &&
-      aws_lambda_function.loader.environment[0].variables["CDC_RECONCILE_GRACE_SECONDS"] == "10020" &&
-      output.reconcile_grace_seconds == 10020
+      aws_lambda_function.loader.environment[0].variables["CDC_RECONCILE_GRACE_SECONDS"] == "10800" &&
+      aws_lambda_function.loader.environment[0].variables["CDC_POLL_BUDGET_SECONDS"] == "840" &&
+      aws_lambda_function.loader.timeout == 900 &&
+      output.reconcile_grace_seconds == 10800
     )
     error_message = "The loader must know its strategy, the compaction's target size, and hold raw files back from the sweep for an hour plus the machine's longest run plus its own timeout."
   }
@@ -1040,13 +1043,13 @@ run "emr_compaction_reconciles_on_a_schedule_and_sets_the_compaction_environment
     error_message = "emr_compaction keeps a reconciliation schedule ({\"trigger\": \"reconcile\"}) every 60 minutes and no queue or notification."
   }
 
-  # The lag window follows the reconciliation cadence: 3600 + 120 + 300 = 4020 s -> 14 periods of 300 s. Changes wait
+  # The lag window follows the reconciliation cadence: 3600 + 900 + 300 = 4800 s -> 16 periods of 300 s. Changes wait
   # for their hour's run by design, so the default threshold is the sweep's hold plus one cadence.
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 14 &&
-      aws_cloudwatch_metric_alarm.lag.threshold == 10020 + 3600 &&
-      output.lag_alarm_threshold_seconds == 13620
+      aws_cloudwatch_metric_alarm.lag.evaluation_periods == 16 &&
+      aws_cloudwatch_metric_alarm.lag.threshold == 10800 + 3600 &&
+      output.lag_alarm_threshold_seconds == 14400
     )
     error_message = "The lag alarm must follow the reconciliation cadence and not page on the compaction's designed wait."
   }
@@ -1070,12 +1073,13 @@ run "emr_compaction_reconciles_on_a_schedule_and_sets_the_compaction_environment
     condition = (
       one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "ReadRawAndManifests"]) == toset([
         "arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/compacted/orders/*",
+        "arn:aws:s3:::acme-orders-cdc/cdc/compaction/orders/*",
       ]) &&
       one([for s in data.aws_iam_policy_document.copy[0].statement : one(s.condition).values if s.sid == "ListRawAndManifests"]) == tolist([
-        "cdc/raw/orders/*", "cdc/manifests/orders/*", "cdc/compacted/orders/*",
+        "cdc/raw/orders/*", "cdc/manifests/orders/*", "cdc/compacted/orders/*", "cdc/compaction/orders/*",
       ])
     )
-    error_message = "COPY must be able to read the compacted files its manifests list."
+    error_message = "COPY must be able to read the compacted files its manifests list and each run's ledger list (compaction/)."
   }
 }
 

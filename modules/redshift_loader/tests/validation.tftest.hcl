@@ -239,7 +239,7 @@ run "emr_compaction_latest_finish_rejects_beyond_the_loader_ceiling" {
   expect_failures = [var.emr_compaction]
 }
 
-# Changes wait up to 3600 + 6300 + 120 = 10020 s for their compaction by design: a threshold below pages every hour.
+# Changes wait up to 3600 + 6300 + 900 = 10800 s for their compaction by design: a threshold below pages every hour.
 run "emr_compaction_refuses_a_lag_threshold_below_the_compaction_wait" {
   command = plan
 

@@ -74,7 +74,9 @@ def installed_patches(*, pg_dsn: str, endpoint_url: str) -> Iterator[InstalledPa
         stack.enter_context(lambda_invoke.installed())
         result.firehose = stack.enter_context(firehose.installed())
         # Workgroups are accepted once the redshift-serverless patch has created them, as in AWS.
-        result.data_api = stack.enter_context(redshift_data.installed(pg_dsn, endpoint_url, workgroups=()))
+        result.data_api = stack.enter_context(
+            redshift_data.installed(pg_dsn, endpoint_url, workgroups=(), copy_as_role=True)
+        )
         result.serverless = stack.enter_context(redshift_serverless.installed())
         result.emr = stack.enter_context(emr.installed())
         result.modules += [lambda_invoke, events_lambda, firehose, redshift_data, redshift_serverless, emr]

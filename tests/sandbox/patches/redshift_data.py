@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from collections.abc import Collection, Iterator
 from typing import Any, Final
 
@@ -42,7 +43,9 @@ FOLLOWS: Final = (
     "GetStatementResult pages typed Records with NextToken; CancelStatement aborts; ListStatements. "
     "WithEvent=True puts 'Redshift Data Statement Status Change' on the default event bus "
     "(https://docs.aws.amazon.com/redshift/latest/mgmt/data-api-monitoring-events.html). The SQL runs on "
-    "PostgreSQL through tests/sandbox/redshift_sql.py; COPY reads the manifest's objects from S3. "
+    "PostgreSQL through tests/sandbox/redshift_sql.py; COPY reads the manifest's objects from S3 as its IAM_ROLE "
+    "(Redshift Management Guide, 'Authorizing COPY ... using IAM roles': the role must trust Redshift and allow "
+    "s3:GetObject; otherwise the COPY fails with S3ServiceException Access Denied). "
     "An injected outage answers ExecuteStatement/BatchExecuteStatement with DatabaseConnectionException "
     "(HTTP 500, 'Connection to a database failed', in both operations' Errors)."
 )
@@ -233,6 +236,54 @@ def _eventbridge_publisher(statement: Statement) -> None:
         raise RuntimeError(f"EventBridge refused the event: {failed}")
 
 
+# Redshift assumes a COPY's IAM_ROLE as this service; a Serverless workgroup may use either principal.
+COPY_PRINCIPALS: Final = {
+    False: ("redshift.amazonaws.com",),
+    True: ("redshift-serverless.amazonaws.com", "redshift.amazonaws.com"),
+}
+
+
+def role_s3_factory(region: str, endpoint_url: str) -> Any:
+    """``s3_for_role`` for :class:`DataApiEngine`: an S3 client signed with a session of the COPY's role, so the
+    ``iam-request-context`` patch decides every GetObject as IAM would for that role. PermissionError when the
+    role does not exist or does not trust Redshift."""
+    from moto.iam.exceptions import NotFoundException
+
+    from tests.sandbox.lambda_runtime import service_role_session
+
+    clients: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def s3_for_role(role_arn: str, serverless: bool) -> Any:
+        with lock:
+            if role_arn in clients:
+                return clients[role_arn]
+        refusals = []
+        for principal in COPY_PRINCIPALS[serverless]:
+            try:
+                session = service_role_session(role_arn, principal, "redshift-copy", region)
+                break
+            except PermissionError as exc:
+                refusals.append(str(exc))
+            except (NotFoundException, KeyError, IndexError):
+                raise PermissionError(f"the role {role_arn} does not exist") from None
+        else:
+            raise PermissionError("; ".join(refusals))
+        client = boto3.client(
+            "s3",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            aws_access_key_id=session["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=session["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=session["AWS_SESSION_TOKEN"],
+        )
+        with lock:
+            clients[role_arn] = client
+        return client
+
+    return s3_for_role
+
+
 @contextlib.contextmanager
 def installed(
     pg_dsn: str,
@@ -243,6 +294,7 @@ def installed(
     page_rows: int = 1000,
     workgroups: Collection[str] | None = None,
     publish_events: bool = True,
+    copy_as_role: bool = False,
 ) -> Iterator[DataApiEngine]:
     """Route moto's Data API to a new engine on ``pg_dsn``; yields the engine.
 
@@ -250,6 +302,7 @@ def installed(
     URL; None under ``mock_aws``). ``workgroups``: Serverless workgroup names to accept
     (None accepts any name); the ``redshift-serverless`` patch registers the workgroups it
     creates into this list. Clusters must exist in moto's redshift backend (``create_cluster``).
+    ``copy_as_role`` (needs ``s3_endpoint_url``): every COPY reads S3 as its IAM_ROLE (:func:`role_s3_factory`).
     """
     global _engine, _workgroups
     if _engine is not None:
@@ -266,6 +319,7 @@ def installed(
         publish=_eventbridge_publisher if publish_events else None,
         max_workers=max_workers,
         page_rows=page_rows,
+        s3_for_role=role_s3_factory(region, s3_endpoint_url) if copy_as_role and s3_endpoint_url else None,
     )
     originals = {name: RedshiftDataAPIServiceResponse.__dict__.get(name) for name in _ACTIONS}
     handlers = {
