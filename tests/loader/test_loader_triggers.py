@@ -300,3 +300,20 @@ def test_an_sqs_batch_over_the_per_load_cap_is_loaded_in_capped_loads_not_droppe
     summary = service.run_s3_event(sqs_event(keys))
     assert [load["files"] for load in summary.loads] == [4, 4, 2]
     assert set(warehouse.ledger) == set(keys)
+
+
+def test_a_run_short_of_time_starts_no_further_load_but_still_sweeps_and_reports_lag(
+    aws, warehouse, make_service
+):
+    keys = sorted(aws.put_raw(raw_key(T0_MS, f"f{i}")) for i in range(9))
+    service = make_service()
+    service.max_files_per_load = 4
+    service.time_left = lambda: 45.0  # under one load's budget (30 s for a submission) plus the 30 s margin
+    summary = service.run_schedule()
+    assert [load["files"] for load in summary.loads] == [4]  # the first load always starts
+    assert set(warehouse.ledger) == set(keys[:4])
+    assert summary.lag_seconds is not None and len(summary.pending) == 5
+    assert "ReplicationLagSeconds" in aws.metric_names()
+    service.time_left = lambda: 900.0
+    service.run_schedule()
+    assert set(warehouse.ledger) == set(keys)

@@ -84,6 +84,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def process(event: dict[str, Any], context: Any, service: LoaderService) -> dict[str, Any]:
     trigger = trigger_of(event)
     request_id = getattr(context, "aws_request_id", None)
+    remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
+    service.time_left = (lambda: remaining_ms() / 1000) if callable(remaining_ms) else None
     if trigger == "compaction_plan":
         return service.plan_compaction(event.get("request"))
     try:

@@ -203,6 +203,8 @@ class LoaderService:
         # "postgresql" only for the local stand-in (tests, demo): production is Redshift.
         self.dialect = dialect
         self._clock = clock
+        # Seconds left in this invocation (the Lambda handler sets it from its context); None: no limit (the CLI).
+        self.time_left: Callable[[], float] | None = None
 
     # -- triggers -------------------------------------------------------------
 
@@ -478,6 +480,8 @@ class LoaderService:
             max_clean_loads=self.max_loads_per_run,
             load_all_clean=load_all,
         ):
+            if not self._time_for_another_load(summary):
+                break
             self._run_load(batch, summary, failures, errors)
 
     def _reconcile(
@@ -528,6 +532,8 @@ class LoaderService:
         for batch in selection.plan_loads(
             missing, _isolation(failures, missing), max_files=self.max_files_per_load, load_all_clean=True
         ):
+            if not self._time_for_another_load(summary):
+                break
             self._run_load(batch, summary, failures, errors)
 
     def _run_load(
@@ -575,6 +581,33 @@ class LoaderService:
             self.on_success(batch, load_id, had_failures=[key for key in batch if key in failures])
             for key in batch:
                 summary.pending.pop(key, None)
+
+    def _time_for_another_load(self, summary: RunSummary) -> bool:
+        """Whether one more load can end before the invocation does.
+
+        A waiting load (psycopg2, Data API poll mode, a compacted load) may take its whole
+        budget; a submission takes seconds. The first load of a run always starts. When
+        time runs short the rest waits, pending, for the next run (the ledger remembers
+        it, the lag shows it), and this run still takes its sweep step and publishes its
+        lag instead of being cut off by the timeout.
+        """
+        if self.time_left is None or not summary.loads:
+            return True
+        if self.config.executor == "psycopg2":
+            budget = self.config.statement_timeout_ms / 1000
+        elif self.config.waits_for_result:
+            budget = self.config.poll_budget_seconds
+        else:
+            budget = 30.0
+        if self.time_left() > budget + 30:
+            return True
+        log(
+            self.logger,
+            logging.WARNING,
+            "not enough time left for another load; the rest waits for the next run",
+            loads_done=len(summary.loads),
+        )
+        return False
 
     def _raise_if_failed(self, errors: Sequence[Exception]) -> None:
         if errors:
