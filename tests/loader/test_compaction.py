@@ -40,6 +40,11 @@ class WaitRecordingExecutor(RigExecutor):
     def __init__(self, connection: Any, s3: Any) -> None:
         super().__init__(connection, s3)
         self.runs: list[tuple[str | None, bool, list[str]]] = []
+        self.queries: list[str] = []
+
+    def query(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        self.queries.append(sql)
+        return super().query(sql, params)
 
     def run(self, statements: Sequence[str], *, name: str | None = None, wait: bool = False):
         self.runs.append((name, wait, list(statements)))
@@ -110,6 +115,8 @@ def _s3_dist_cp(s3: Any, args: Sequence[str], *, seed: int = 7) -> list[str]:
             continue
         bucket, key = url[5:].split("/", 1)
         body = gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        # s3-dist-cp concatenates bytes: a file whose last line had no newline would glue two envelopes.
+        assert body.endswith(b"\n"), f"{key} does not end with a newline"
         groups.setdefault("".join(match.groups()), []).append(body)
     dest_bucket, dest_prefix = options["dest"][5:].split("/", 1)
     written = []
@@ -311,11 +318,15 @@ def test_one_transaction_loads_the_compacted_hour_and_ledgers_its_raw_files_and_
     # After the listing: a late file of the same hour (a retried batch, a Firehose buffer).
     late = _batch(files, 400, [("INSERT", "d", 4), ("MODIFY", "a", 11)], H0_S)
 
+    executor.queries.clear()
     result = handler.process(
         {"trigger": "compacted", "hour": plan["hour"], "run": plan["run"], "compacted": True},
         FakeContext(),
         service,
     )
+    # The raw files the compacted load recorded are not looked up again; the late one is.
+    looked_up = " ".join(query for query in executor.queries if '"file_key" IN' in query)
+    assert late in looked_up and not any(key in looked_up for key in raw)
 
     assert _view(connection, pg_schema) == {"a": 11, "c": 30, "d": 4}
     assert _ledger(connection, pg_schema) == {*raw, *compacted, late}

@@ -315,9 +315,10 @@ class LoaderService:
         """
         summary = RunSummary("compacted")
         compacted_error: Exception | None = None
+        recorded: set[str] = set()
         if compacted:
             try:
-                self._load_compacted(hour_ms, run_id, summary)
+                recorded = self._load_compacted(hour_ms, run_id, summary)
             except Exception as exc:  # the raw files are loaded below instead
                 compacted_error = exc
                 summary.failed_loads += 1
@@ -332,7 +333,10 @@ class LoaderService:
                 )
         start = hour_ms - self.config.schedule_lookback_hours * selection.HOUR_MS
         prefixes = selection.hour_prefixes(self.config.prefix, self.config.table_name, start, hour_ms)
-        listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
+        # The raw files the compacted load just recorded need no second look in the ledger.
+        listed = {
+            item.key: item.last_modified for item in self.files.list_raw(prefixes) if item.key not in recorded
+        }
         self._run("compacted", listed, load_all=True, summary=summary)
         if compacted_error is not None:
             raise LoadsFailed(
@@ -341,7 +345,8 @@ class LoaderService:
             )
         return summary
 
-    def _load_compacted(self, hour_ms: int, run_id: str, summary: RunSummary) -> None:
+    def _load_compacted(self, hour_ms: int, run_id: str, summary: RunSummary) -> set[str]:
+        """Load the run's compacted files; returns the raw keys now recorded in the ledger."""
         prefix, table, bucket = self.config.prefix, self.config.table_name, self.config.bucket
         inputs = compaction.parse_inputs(
             self.files.read_bytes(layout.compaction_inputs_key(prefix, table, hour_ms, run_id)),
@@ -357,7 +362,7 @@ class LoaderService:
             )
         if self.ledgered(set(files)) == set(files):
             log(self.logger, logging.INFO, "compacted files already loaded", run=run_id, files=len(files))
-            return
+            return set(inputs)
         ledger_list = layout.compaction_ledger_key(prefix, table, hour_ms, run_id)
         self.files.write_bytes(ledger_list, compaction.ledger_list_body(inputs), "application/gzip")
         ledger_manifest = self.files.write_bytes(
@@ -400,6 +405,7 @@ class LoaderService:
             files=len(files),
             raw_files=len(inputs),
         )
+        return set(inputs)
 
     # -- one run --------------------------------------------------------------
 
