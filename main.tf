@@ -136,6 +136,7 @@ module "redshift_loader" {
     target_size_mb         = var.emr_compaction.target_size_mb
     reconcile_rate_minutes = var.emr_compaction.reconcile_rate_minutes
     latest_finish_seconds  = local.emr_compaction ? module.emr_compaction[0].latest_finish_seconds : null
+    compaction_scheduled   = coalesce(var.emr_compaction.schedule_enabled, true)
   }
   schedule         = var.loader.schedule
   async_invocation = var.loader.async_invocation

@@ -248,7 +248,7 @@ variable "emr_compaction" {
     default 30: S3 lifecycle of the compaction/, compacted/ and emr-logs/ prefixes of a created bucket),
     additional_security_group_ids (at most 4), emr_managed_master_security_group_id and emr_managed_core_security_group_id
     (together or neither), service_access_security_group_id, schedule_enabled (default true; false pauses the hourly
-    runs: the loader's reconciliation still loads every raw file, uncompacted, after its grace). Unset fields take the
+    runs: the loader's own schedule then loads every raw file uncompacted, as load_strategy = "schedule" does). Unset fields take the
     submodules' defaults.
   EOT
   type = object({

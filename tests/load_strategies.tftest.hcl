@@ -529,19 +529,20 @@ run "emr_compaction_machine_drives_the_loader" {
     error_message = "Failures go to the stack's alert topic; the clusters start in emr_compaction.subnet_id, log under the bucket's emr-logs/<table>/ with the stack's key; runs start at minute emr_compaction.grace_minutes."
   }
 
-  # 3600 + (20 x 60 + 1800 + 3600) + 900 (the loader timeout: the compacted load waits even in async mode) = 11100 s.
+  # 3600 + latest finish (20 x 60 + 900 + 995 + 1800 + 3600 + 1800 + 450 + 995 = 11740) + 900 (the loader timeout: the
+  # compacted load waits even in async mode) = 16240 s.
   assert {
     condition = (
       module.redshift_loader.loader_environment["CDC_LOAD_STRATEGY"] == "emr_compaction" &&
       module.redshift_loader.loader_environment["CDC_COMPACTION_TARGET_SIZE_MB"] == "128" &&
-      module.redshift_loader.loader_environment["CDC_RECONCILE_GRACE_SECONDS"] == "11100" &&
+      module.redshift_loader.loader_environment["CDC_RECONCILE_GRACE_SECONDS"] == "16240" &&
       module.redshift_loader.reconcile_grace_seconds == 3600 + module.emr_compaction[0].latest_finish_seconds + module.redshift_loader.loader_timeout_seconds
     )
     error_message = "The loader's sweep must wait an hour plus the grace, the machine's timeouts and its own timeout before it takes a raw file from its compaction."
   }
 
   assert {
-    condition     = module.redshift_loader.lag_alarm_threshold_seconds == 11100 + 30 * 60
+    condition     = module.redshift_loader.lag_alarm_threshold_seconds == 16240 + 30 * 60
     error_message = "The lag alarm's default threshold must cover the compaction's designed wait plus one reconciliation cadence."
   }
 }
@@ -788,10 +789,10 @@ run "emr_compaction_with_every_setting_plans" {
     }
   }
 
-  # The longest settings stay within the loader's ceiling: 3600 + 3540 + 7200 + 86400 + 900 = 101640 s <= 604800.
+  # The longest settings stay within the loader's ceiling: 3600 + (3540 + 900 + 995 + 7200 + 86400 + 1800 + 450 + 995) + 900 = 106780 s <= 604800.
   assert {
     condition = (
-      module.redshift_loader.loader_environment["CDC_RECONCILE_GRACE_SECONDS"] == "101640" &&
+      module.redshift_loader.loader_environment["CDC_RECONCILE_GRACE_SECONDS"] == "106780" &&
       jsondecode(module.emr_compaction[0].state_machine_definition).States.StartCluster.Parameters.ReleaseLabel == "emr-6.15.0" &&
       length(jsondecode(module.emr_compaction[0].state_machine_definition).States.StartCluster.Parameters.Instances.InstanceGroups) == 1
     )

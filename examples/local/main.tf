@@ -105,10 +105,11 @@ module "cdc" {
   # The compaction clusters start in the same subnet (the emulator's EMR runs nothing on it: the sandbox's emr patch
   # plays the cluster and its s3-dist-cp step). The smallest cluster: a primary node alone.
   emr_compaction = {
-    subnet_id           = one(aws_subnet.loader_host[*].id)
-    core_instance_count = 0
-    log_retention_days  = 1
-    schedule_enabled    = var.compaction_schedule_enabled
+    subnet_id              = one(aws_subnet.loader_host[*].id)
+    core_instance_count    = 0
+    log_retention_days     = 1
+    schedule_enabled       = var.compaction_schedule_enabled
+    reconcile_rate_minutes = var.compaction_reconcile_rate_minutes
   }
   redshift = {
     kind               = "provisioned"

@@ -87,3 +87,9 @@ variable "compaction_schedule_enabled" {
   type        = bool
   default     = true
 }
+
+variable "compaction_reconcile_rate_minutes" {
+  description = "load_strategy = \"emr_compaction\": minutes between the loader's own scheduled runs. The demo sets a day, so that what its compaction runs load is theirs alone."
+  type        = number
+  default     = 60
+}

@@ -261,6 +261,7 @@ locals {
   }]
 
   # Terminating is always safe to repeat; a cluster left running still ends itself after idle_timeout_seconds.
+  terminate_timeout_seconds = 1800
   terminate_retry = [{
     ErrorEquals     = ["States.ALL"]
     IntervalSeconds = 30
@@ -276,6 +277,20 @@ locals {
   }]
 
   to_notify = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.error", Next = "Notify" }]
+
+  # The latest a run can still be loading an hour's compacted files, counted from the end of the hour: the grace, a
+  # start Scheduler delivered late (maximum_event_age_in_seconds below), the Plan's throttling retries, the cluster's
+  # and the step's timeouts, the termination (its timeout and retries), the Load's throttling retries. The loader's
+  # sweep adds an hour and the Load's own timeout (CDC_RECONCILE_GRACE_SECONDS), so it never takes a raw file a run
+  # may still compact. Retry waits: 5 s doubling to 120 s, 12 attempts = 995 s; 30 s doubling, 4 attempts = 450 s.
+  schedule_max_event_age_seconds = 900
+  lambda_retry_wait_seconds      = 995
+  terminate_retry_wait_seconds   = 450
+  latest_finish_seconds = (
+    var.grace_minutes * 60 + local.schedule_max_event_age_seconds + local.lambda_retry_wait_seconds +
+    var.cluster_timeout_seconds + var.step_timeout_seconds +
+    local.terminate_timeout_seconds + local.terminate_retry_wait_seconds + local.lambda_retry_wait_seconds
+  )
 
   instance_groups = concat(
     [{ Name = "primary", InstanceRole = "MASTER", InstanceType = var.master_instance_type, InstanceCount = 1, Market = "ON_DEMAND" }],
@@ -414,14 +429,29 @@ locals {
         Next           = "Terminate"
       }
       # The cluster goes before the load, so the load's retries never keep instances running.
+      # A cluster that would not terminate is idle auto-termination's (idle_timeout_seconds); the compacted files are
+      # loaded all the same, then the run alerts.
       Terminate = {
-        Type       = "Task"
-        Resource   = "arn:${local.partition}:states:::elasticmapreduce:terminateCluster.sync"
-        Parameters = { "ClusterId.$" = "$.cluster.id" }
+        Type           = "Task"
+        Resource       = "arn:${local.partition}:states:::elasticmapreduce:terminateCluster.sync"
+        Parameters     = { "ClusterId.$" = "$.cluster.id" }
+        ResultPath     = null
+        TimeoutSeconds = local.terminate_timeout_seconds
+        Retry          = local.terminate_retry
+        Catch          = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "LoadAndAlert" }]
+        Next           = "Load"
+      }
+      LoadAndAlert = {
+        Type     = "Task"
+        Resource = local.lambda_invoke
+        Parameters = {
+          FunctionName = var.loader_function_arn
+          Payload      = local.load_payload
+        }
         ResultPath = null
-        Retry      = local.terminate_retry
-        Catch      = local.to_notify
-        Next       = "Load"
+        Retry      = local.lambda_retry
+        Catch      = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.load_error", Next = "Notify" }]
+        Next       = "Notify"
       }
       Load = {
         Type     = "Task"
@@ -439,13 +469,14 @@ locals {
         Type = "Succeed"
       }
       TerminateAfterFailure = {
-        Type       = "Task"
-        Resource   = "arn:${local.partition}:states:::elasticmapreduce:terminateCluster.sync"
-        Parameters = { "ClusterId.$" = "$.cluster.id" }
-        ResultPath = null
-        Retry      = local.terminate_retry
-        Catch      = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "Notify" }]
-        Next       = "LoadRaw"
+        Type           = "Task"
+        Resource       = "arn:${local.partition}:states:::elasticmapreduce:terminateCluster.sync"
+        Parameters     = { "ClusterId.$" = "$.cluster.id" }
+        ResultPath     = null
+        TimeoutSeconds = local.terminate_timeout_seconds
+        Retry          = local.terminate_retry
+        Catch          = [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "LoadRaw" }]
+        Next           = "LoadRaw"
       }
       # The hour's raw files, uncompacted, at once; the run still ends in Notify and Failed, so the failed compaction
       # is reported even when this load succeeds.
@@ -776,7 +807,7 @@ resource "aws_scheduler_schedule" "compaction" {
     # hour; after an hour Scheduler gives up (to the dead-letter queue) and the reconciliation sweep loads the hour raw.
     retry_policy {
       maximum_retry_attempts       = 10
-      maximum_event_age_in_seconds = 3600
+      maximum_event_age_in_seconds = local.schedule_max_event_age_seconds
     }
 
     dynamic "dead_letter_config" {
@@ -811,6 +842,31 @@ locals {
       description = "A compaction run of ${local.machine_name} was stopped. Step Functions does not terminate its cluster: aws emr list-clusters --active, then terminate it (idle auto-termination ends it otherwise). The reconciliation sweep loads the hour's raw files."
     }
   }
+}
+
+# The schedule's runs stop (the schedule or its role broken, Scheduler giving up): no execution starts, the alarms above
+# see nothing, and raw files wait for the reconciliation sweep. Hourly runs: fewer than one start in three hours pages.
+resource "aws_cloudwatch_metric_alarm" "not_running" {
+  count = var.schedule_enabled ? 1 : 0
+
+  alarm_name        = "${local.machine_name}-not-running"
+  alarm_description = "No compaction run of ${local.machine_name} started in 3 hours although its schedule is enabled: check the schedule ${local.schedule_name} and its dead-letter queue. Raw files wait for the loader's reconciliation sweep meanwhile."
+
+  namespace   = "AWS/States"
+  metric_name = "ExecutionsStarted"
+  dimensions = {
+    StateMachineArn = aws_sfn_state_machine.compaction.arn
+  }
+  statistic           = "Sum"
+  period              = 3600
+  evaluation_periods  = 3
+  comparison_operator = "LessThanThreshold"
+  threshold           = 1
+  # No datapoint means no execution started in that hour.
+  treat_missing_data = "breaching"
+
+  alarm_actions = var.alarm_actions
+  tags          = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "executions" {

@@ -54,11 +54,11 @@ output "log_uri" {
 }
 
 output "latest_finish_seconds" {
-  description = "Seconds after an hour ends by which its run has started its Load at the latest: grace_minutes x 60 + cluster_timeout_seconds + step_timeout_seconds. The loader's reconciliation sweep adds an hour and the load's own timeout, so it never loads a raw file its compaction may still take."
-  value       = var.grace_minutes * 60 + var.cluster_timeout_seconds + var.step_timeout_seconds
+  description = "Seconds after an hour ends by which its run has started its last Load at the latest: the grace, Scheduler's late delivery, the Plan's and Load's throttling retries, the cluster, step and termination timeouts and retries (see main.tf). The loader's reconciliation sweep adds an hour and the load's own timeout, so it never loads a raw file its compaction may still take."
+  value       = local.latest_finish_seconds
 }
 
 output "alarm_arns" {
-  description = "ARNs of the alarms on failed, timed-out and aborted runs (AWS/States, StateMachineArn dimension)."
-  value       = [for k in sort(keys(aws_cloudwatch_metric_alarm.executions)) : aws_cloudwatch_metric_alarm.executions[k].arn]
+  description = "ARNs of the alarms on failed, timed-out and aborted runs, and on runs that stopped starting (AWS/States, StateMachineArn dimension)."
+  value       = concat([for k in sort(keys(aws_cloudwatch_metric_alarm.executions)) : aws_cloudwatch_metric_alarm.executions[k].arn], aws_cloudwatch_metric_alarm.not_running[*].arn)
 }

@@ -309,7 +309,7 @@ variable "grace_minutes" {
 }
 
 variable "schedule_enabled" {
-  description = "Whether the hourly schedule starts runs (state ENABLED). false pauses compaction without destroying anything: the loader's reconciliation schedule still loads every raw file, uncompacted, once it is older than reconcile_grace_seconds, and runs can be started by hand with {\"hour\": \"YYYY-MM-DDTHH\"}."
+  description = "Whether the hourly schedule starts runs (state ENABLED). false pauses compaction without destroying anything: the root module then has the loader's own schedule load every raw file uncompacted, as load_strategy = \"schedule\" does, and runs can still be started by hand with {\"hour\": \"YYYY-MM-DDTHH\"}."
   type        = bool
   default     = true
   nullable    = false

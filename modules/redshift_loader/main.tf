@@ -69,8 +69,9 @@ locals {
     var.s3_event.reconcile_rate_minutes
   )
   create_schedule = !local.ec2_cron
-  # emr_compaction's schedule only reconciles (retries, one sweep step, the lag metric); the state machine loads.
-  schedule_input = jsonencode({ trigger = local.emr_compaction ? "reconcile" : "schedule" })
+  # emr_compaction's schedule only reconciles (retries, one sweep step, the lag metric); the state machine loads. With
+  # the compaction's schedule paused it loads everything itself, or a busy table would outrun the sweep's few pages.
+  schedule_input = jsonencode({ trigger = local.emr_compaction && var.emr_compaction.compaction_scheduled ? "reconcile" : "schedule" })
 
   # emr_compaction: an hour's raw files wait for its run, which starts latest_finish_seconds after the hour ends at the
   # latest, then loads within the loader's timeout. The sweep leaves files younger than that (counted from the start

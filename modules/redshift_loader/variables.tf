@@ -161,12 +161,15 @@ variable "emr_compaction" {
     reconciliation schedule runs ({"trigger": "reconcile"}: retries, one sweep step, the lag metric); the lag alarm's
     window follows it. latest_finish_seconds (required in this mode: the emr_compaction module's output of that name):
     how long after an hour ends its run may still be compacting. The sweep leaves raw files younger than an hour plus
-    that plus the loader's timeout to their compaction (CDC_RECONCILE_GRACE_SECONDS).
+    that plus the loader's timeout to their compaction (CDC_RECONCILE_GRACE_SECONDS). compaction_scheduled (default
+    true): false when the compaction's schedule is paused; the loader's schedule then loads every raw file itself
+    ({"trigger": "schedule"}, as load_strategy = "schedule" does) instead of only reconciling.
   EOT
   type = object({
     target_size_mb         = optional(number, 64)
     reconcile_rate_minutes = optional(number, 60)
     latest_finish_seconds  = optional(number)
+    compaction_scheduled   = optional(bool, true)
   })
   default  = {}
   nullable = false

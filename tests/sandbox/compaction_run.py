@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -37,6 +38,8 @@ class CompactionRuns:
     bucket: str
     prefix: str
     table: str
+    # Raw files of an hour (its prefix) not in the ledger; the loads of a run may finish just after it (async Data API).
+    unloaded: Callable[[str], int] | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)
 
     def _keys(self, prefix: str) -> list[str]:
@@ -60,8 +63,9 @@ class CompactionRuns:
             ids.extend(cluster["Id"] for cluster in page.get("Clusters", []))
         return ids
 
-    def run(self, hour_ms: int, timeout_s: float) -> dict[str, Any]:
-        """One execution for one hour, waited for; what it did."""
+    def run(self, hour_ms: int, timeout_s: float, *, whole_table: bool = False) -> dict[str, Any]:
+        """One execution for one hour, waited for; what it did. ``whole_table``: also wait for, and count, the raw
+        files of every hour not in the ledger (a run's load step loads the late files of the hours before)."""
         label = layout.hour_label(hour_ms)
         before = set(self.clusters())
         arn = self.sfn.start_execution(
@@ -94,6 +98,13 @@ class CompactionRuns:
             if run_id
             else None,
         }
+        if self.unloaded is not None:
+            # Loaded by this run (its compacted load, or its raw fallback), before any other run starts.
+            hour_prefix = layout.raw_hour_prefix(self.prefix, self.table, hour_ms)
+            outcome["raw_unloaded_after"] = _settled(lambda: self.unloaded(hour_prefix), timeout_s)
+            if whole_table:
+                whole = raw_prefix(self.prefix, self.table)
+                outcome["raw_unloaded_in_table_after"] = _settled(lambda: self.unloaded(whole), timeout_s)
         self.runs.append(outcome)
         return outcome
 
@@ -103,3 +114,13 @@ class CompactionRuns:
             "clusters_created": sum(len(run["clusters"]) for run in self.runs),
             "clusters_left_running": len(self.clusters(RUNNING_CLUSTER_STATES)),
         }
+
+
+def _settled(count: Callable[[], int], timeout_s: float) -> int:
+    """``count()`` once it reached 0 (loads submitted by the run may commit after it ended), or at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    value = count()
+    while value and time.monotonic() < deadline:
+        time.sleep(0.25)
+        value = count()
+    return value

@@ -168,6 +168,7 @@ class LocalStack:
             "backfill_read_units_per_second",
             "ec2_cron_rate_minutes",
             "compaction_schedule_enabled",
+            "compaction_reconcile_rate_minutes",
         }
         if unknown:
             raise ValueError(f"examples/local/ has no variable(s) {sorted(unknown)}")

@@ -154,9 +154,11 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
         assert hosts["failures"] == 0 and hosts["timeouts"] == 0, output
         assert hosts["environment_differs_from_loader_function"] == [], output
     elif load == "emr_compaction":
-        # The loader's schedule only reconciles; the compaction schedule exists but is disabled in the demo,
-        # which names the hours itself (tests/sandbox/compaction_run.py).
-        assert sorted(s["expression"] for s in schedules) == ["rate(60 minutes)"], output
+        # The compaction schedule is deployed disabled and the loader's own schedule a day apart: the demo names
+        # the hours itself (tests/sandbox/compaction_run.py), so what is loaded is the compaction runs' doing.
+        assert [s["expression"] for s in schedules] == ["rate(1440 minutes)"] and schedules[0][
+            "fires"
+        ] == 0, output
         assert not any(":sqs:" in str(m["source_arn"]) for m in report["runtime"]["mappings"]), output
     elif load == "schedule":
         assert [s["expression"] for s in schedules] == ["rate(1 minute)"] and schedules[0]["fires"] >= 1
@@ -206,6 +208,8 @@ def test_compaction_runs_leave_no_cluster_and_load_late_files(aggregation: str, 
         # Each hour with raw files: one transient cluster, terminated whatever the step did.
         assert run["inputs"] is None or run["inputs"] >= 1, output
         assert list(run["clusters"].values()) == ["TERMINATED"], output
+        # Every raw file of the hour is in the ledger when the run ends: its compacted load, or its raw fallback.
+        assert run["raw_unloaded_after"] == 0, output
         if failing and index == 0:
             # The s3-dist-cp step failed: the run fails (and alerts), the hour's raw files are loaded anyway.
             assert run["status"] == "FAILED" and run["error"] == "CompactionFailed", output
@@ -214,5 +218,6 @@ def test_compaction_runs_leave_no_cluster_and_load_late_files(aggregation: str, 
     # The late changes landed in an hour already compacted; the next hour's run had nothing to compact,
     # started no cluster, and its load step loaded them (the view equals the table: asserted above).
     assert after["status"] == "SUCCEEDED" and after["inputs"] == 0 and after["clusters"] == {}, output
+    assert after["raw_unloaded_after"] == 0 and after["raw_unloaded_in_table_after"] == 0, output
     assert compaction["clusters_left_running"] == 0, output
     assert report["mismatches"] == 0, output

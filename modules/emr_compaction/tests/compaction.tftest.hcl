@@ -82,7 +82,7 @@ run "definition_has_the_contract_states" {
 
   assert {
     condition = toset(keys(jsondecode(aws_sfn_state_machine.compaction.definition).States)) == toset([
-      "Plan", "AnyInputs", "LoadLateFiles", "StartCluster", "Compact", "Terminate", "Load", "Done",
+      "Plan", "AnyInputs", "LoadLateFiles", "StartCluster", "Compact", "Terminate", "Load", "LoadAndAlert", "Done",
       "TerminateAfterFailure", "LoadRaw", "Notify", "Failed",
     ])
     error_message = "The machine must have exactly the states of the emr_compaction contract."
@@ -197,12 +197,16 @@ run "definition_has_the_contract_states" {
   assert {
     condition = (
       jsondecode(aws_sfn_state_machine.compaction.definition).States.TerminateAfterFailure.Next == "LoadRaw" &&
-      jsondecode(aws_sfn_state_machine.compaction.definition).States.TerminateAfterFailure.Catch == [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "Notify" }] &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.TerminateAfterFailure.Catch == [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "LoadRaw" }] &&
       jsondecode(aws_sfn_state_machine.compaction.definition).States.LoadRaw.Next == "Notify" &&
       jsondecode(aws_sfn_state_machine.compaction.definition).States.LoadRaw.Catch == [{ ErrorEquals = ["States.ALL"], ResultPath = "$.load_error", Next = "Notify" }] &&
-      jsondecode(aws_sfn_state_machine.compaction.definition).States.Terminate.Catch == [{ ErrorEquals = ["States.ALL"], ResultPath = "$.error", Next = "Notify" }]
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.Terminate.Catch == [{ ErrorEquals = ["States.ALL"], ResultPath = "$.terminate_error", Next = "LoadAndAlert" }] &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.LoadAndAlert.Parameters.Payload.compacted == true &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.LoadAndAlert.Next == "Notify" &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.Terminate.TimeoutSeconds == 1800 &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.TerminateAfterFailure.TimeoutSeconds == 1800
     )
-    error_message = "A failed compaction terminates its cluster, loads the hour raw, then notifies; each failure keeps its own error path."
+    error_message = "A failed compaction terminates its cluster, loads the hour raw, then notifies; a termination that fails still loads (compacted after a good step, raw after a failed one) before it alerts."
   }
 
   assert {
@@ -312,9 +316,9 @@ run "cluster_request_is_runjobflow_with_the_contract_fields" {
       output.emr_instance_profile_name == "orders-cdc-emr-instance" &&
       aws_iam_instance_profile.instance.role == "orders-cdc-emr-instance" &&
       output.log_uri == "s3://acme-orders-cdc/cdc/emr-logs/orders/" &&
-      output.latest_finish_seconds == 15 * 60 + 1800 + 3600
+      output.latest_finish_seconds == 15 * 60 + 900 + 995 + 1800 + 3600 + 1800 + 450 + 995
     )
-    error_message = "Outputs: both role names, the log URI and the latest finish (grace + cluster timeout + step timeout)."
+    error_message = "Outputs: both role names, the log URI and the latest finish (grace, Scheduler's late start, Plan retries, cluster and step timeouts, termination timeout and retries, Load retries)."
   }
 }
 
@@ -348,7 +352,7 @@ run "single_node_spot_and_security_groups" {
       jsondecode(aws_sfn_state_machine.compaction.definition).States.StartCluster.Parameters.AutoTerminationPolicy == { IdleTimeout = 600 } &&
       jsondecode(aws_sfn_state_machine.compaction.definition).States.StartCluster.TimeoutSeconds == 900 &&
       jsondecode(aws_sfn_state_machine.compaction.definition).States.Compact.TimeoutSeconds == 1200 &&
-      output.latest_finish_seconds == 15 * 60 + 900 + 1200
+      output.latest_finish_seconds == 15 * 60 + 900 + 995 + 900 + 1200 + 1800 + 450 + 995
     )
     error_message = "core_instance_count = 0 requests no CORE group; the security groups, release, idle timeout and timeouts must reach the request."
   }
@@ -402,7 +406,7 @@ run "schedule_starts_the_machine_at_the_grace_minute" {
       jsondecode(aws_scheduler_schedule.compaction.target[0].input) == { scheduled_time = "<aws.scheduler.scheduled-time>" } &&
       strcontains(aws_scheduler_schedule.compaction.target[0].input, "<aws.scheduler.scheduled-time>") &&
       aws_scheduler_schedule.compaction.target[0].dead_letter_config[0].arn == "arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq" &&
-      aws_scheduler_schedule.compaction.target[0].retry_policy[0].maximum_event_age_in_seconds == 3600
+      aws_scheduler_schedule.compaction.target[0].retry_policy[0].maximum_event_age_in_seconds == 900
     )
     error_message = "The schedule must start the machine with {\"scheduled_time\": \"<aws.scheduler.scheduled-time>\"} (unescaped, so Scheduler replaces it), dead letters to the given queue."
   }
@@ -646,6 +650,18 @@ run "alarms_on_failed_timed_out_and_aborted_runs" {
     )
     error_message = "Failed, timed-out and aborted runs must each alarm to alarm_actions, on the machine's AWS/States metric; names start with <name>- (the alert key admits those)."
   }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.not_running[0].metric_name == "ExecutionsStarted" &&
+      aws_cloudwatch_metric_alarm.not_running[0].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.not_running[0].threshold == 1 &&
+      aws_cloudwatch_metric_alarm.not_running[0].period * aws_cloudwatch_metric_alarm.not_running[0].evaluation_periods == 3 * 3600 &&
+      aws_cloudwatch_metric_alarm.not_running[0].treat_missing_data == "breaching" &&
+      aws_cloudwatch_metric_alarm.not_running[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:orders-cdc-load-alerts"])
+    )
+    error_message = "A schedule that stops starting runs must page: no execution started in 3 hours (missing data breaches)."
+  }
 }
 
 run "a_paused_schedule_starts_no_run" {
@@ -656,7 +672,7 @@ run "a_paused_schedule_starts_no_run" {
   }
 
   assert {
-    condition     = aws_scheduler_schedule.compaction.state == "DISABLED"
-    error_message = "schedule_enabled = false must leave the schedule DISABLED."
+    condition     = aws_scheduler_schedule.compaction.state == "DISABLED" && length(aws_cloudwatch_metric_alarm.not_running) == 0
+    error_message = "schedule_enabled = false must leave the schedule DISABLED, with no not-running alarm."
   }
 }

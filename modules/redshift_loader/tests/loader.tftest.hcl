@@ -1126,3 +1126,17 @@ run "other_strategies_leave_the_compaction_environment_unset" {
     error_message = "Outside emr_compaction the loader gets only CDC_LOAD_STRATEGY (its sweep keeps the Python default of 900 s), the 1800 s lag threshold and no compaction grants."
   }
 }
+
+run "emr_compaction_paused_has_the_loader_schedule_load_everything" {
+  command = plan
+
+  variables {
+    load_strategy  = "emr_compaction"
+    emr_compaction = { latest_finish_seconds = 6300, compaction_scheduled = false }
+  }
+
+  assert {
+    condition     = jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" }
+    error_message = "With the compaction's schedule paused, the loader's schedule must load every raw file itself ({\"trigger\": \"schedule\"}), not only reconcile."
+  }
+}
