@@ -573,21 +573,33 @@ data "aws_iam_policy_document" "state_machine" {
     }
   }
 
-  # createCluster.sync polls and (when stopped) terminates; addStep.sync adds, polls and cancels its step;
-  # terminateCluster.sync terminates and polls. Creating a cluster with tags also needs AddTags (EMR, since April
-  # 2023), and with an AutoTerminationPolicy, PutAutoTerminationPolicy ("Using an auto-termination policy").
+  # Creating a cluster with tags also needs AddTags (EMR, since April 2023), and with an AutoTerminationPolicy,
+  # PutAutoTerminationPolicy ("Using an auto-termination policy"). EMR checks both while it creates the cluster, and
+  # which condition keys it supplies then is not documented, so these two stay on the account's and region's clusters.
   statement {
-    sid = "ManageClustersOfThisAccountAndRegion"
+    sid       = "TagAndPolicyOwnClustersAtCreation"
+    actions   = ["elasticmapreduce:AddTags", "elasticmapreduce:PutAutoTerminationPolicy"]
+    resources = [local.cluster_arn_pattern]
+  }
+
+  # createCluster.sync polls, addStep.sync adds, polls and cancels its step, terminateCluster.sync terminates and polls:
+  # only clusters carrying this machine's tag, so the role can never touch another team's cluster.
+  statement {
+    sid = "ManageOwnClusters"
     actions = [
       "elasticmapreduce:AddJobFlowSteps",
-      "elasticmapreduce:AddTags",
       "elasticmapreduce:CancelSteps",
       "elasticmapreduce:DescribeCluster",
       "elasticmapreduce:DescribeStep",
-      "elasticmapreduce:PutAutoTerminationPolicy",
       "elasticmapreduce:TerminateJobFlows",
     ]
     resources = [local.cluster_arn_pattern]
+
+    condition {
+      test     = "StringEquals"
+      variable = "elasticmapreduce:ResourceTag/ddb-cdc:compaction"
+      values   = [local.machine_name]
+    }
   }
 
   statement {

@@ -1079,6 +1079,7 @@ def compaction_definition(loader: str, topic: str) -> dict:
                     "Tags": [
                         {"Key": "table", "Value": "orders"},
                         {"Key": "for-use-with-amazon-emr-managed-policies", "Value": "true"},
+                        {"Key": "ddb-cdc:compaction", "Value": "compaction"},
                     ],
                     "Instances": {
                         "KeepJobFlowAliveWhenNoSteps": True,
@@ -1237,6 +1238,8 @@ def compaction(sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
                 "elasticmapreduce:DescribeStep",
             ],
             "Resource": cluster,
+            # Only the machine's own clusters, as modules/emr_compaction scopes them: the tag is read from the cluster.
+            "Condition": {"StringEquals": {"elasticmapreduce:ResourceTag/ddb-cdc:compaction": "compaction"}},
         },
         "pass-service": {
             "Effect": "Allow",

@@ -478,15 +478,17 @@ run "state_machine_role_is_scoped" {
 
   assert {
     condition = (
-      one([for s in data.aws_iam_policy_document.state_machine.statement : s.resources if s.sid == "ManageClustersOfThisAccountAndRegion"]) == toset(["arn:aws:elasticmapreduce:eu-west-1:123456789012:cluster/*"]) &&
-      one([for s in data.aws_iam_policy_document.state_machine.statement : s.actions if s.sid == "ManageClustersOfThisAccountAndRegion"]) == toset([
-        "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:AddTags", "elasticmapreduce:CancelSteps", "elasticmapreduce:DescribeCluster",
-        "elasticmapreduce:DescribeStep", "elasticmapreduce:PutAutoTerminationPolicy", "elasticmapreduce:TerminateJobFlows",
+      one([for s in data.aws_iam_policy_document.state_machine.statement : s.resources if s.sid == "ManageOwnClusters"]) == toset(["arn:aws:elasticmapreduce:eu-west-1:123456789012:cluster/*"]) &&
+      one([for s in data.aws_iam_policy_document.state_machine.statement : s.actions if s.sid == "ManageOwnClusters"]) == toset([
+        "elasticmapreduce:AddJobFlowSteps", "elasticmapreduce:CancelSteps", "elasticmapreduce:DescribeCluster",
+        "elasticmapreduce:DescribeStep", "elasticmapreduce:TerminateJobFlows",
       ]) &&
+      one([for s in data.aws_iam_policy_document.state_machine.statement : [for c in s.condition : "${c.test}|${c.variable}|${join(",", c.values)}"] if s.sid == "ManageOwnClusters"]) == ["StringEquals|elasticmapreduce:ResourceTag/ddb-cdc:compaction|orders-cdc-compaction"] &&
+      one([for s in data.aws_iam_policy_document.state_machine.statement : s.actions if s.sid == "TagAndPolicyOwnClustersAtCreation"]) == toset(["elasticmapreduce:AddTags", "elasticmapreduce:PutAutoTerminationPolicy"]) &&
       one([for s in data.aws_iam_policy_document.state_machine.statement : s.actions if s.sid == "StartTaggedClusters"]) == toset(["elasticmapreduce:RunJobFlow"]) &&
       one([for s in data.aws_iam_policy_document.state_machine.statement : [for c in s.condition : "${c.test}|${c.variable}|${join(",", c.values)}"] if s.sid == "StartTaggedClusters"]) == ["StringEquals|aws:RequestTag/for-use-with-amazon-emr-managed-policies|true"]
     )
-    error_message = "Cluster actions must be scoped to clusters of this account and region; RunJobFlow (which takes no resource) to tagged clusters."
+    error_message = "Cluster actions must be scoped to this machine's clusters (its ddb-cdc:compaction tag); RunJobFlow (which takes no resource) to tagged clusters."
   }
 
   assert {

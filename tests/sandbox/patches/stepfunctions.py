@@ -366,6 +366,15 @@ class RoleServices:
     def _cluster_arn(self, cluster_id: str) -> str:
         return f"arn:aws:elasticmapreduce:{self.region}:{self.account}:cluster/{cluster_id}"
 
+    def _cluster_tags(self, cluster_id: str) -> dict[str, list[str]]:
+        """``elasticmapreduce:ResourceTag/<key>`` of a cluster, the condition key EMR's cluster actions carry
+        (Service Authorization Reference, "Actions defined by Amazon EMR")."""
+        from moto.emr.models import emr_backends
+
+        cluster = emr_backends[self.account][self.region].clusters.get(cluster_id)
+        tags = {tag["Key"]: tag["Value"] for tag in cluster.tags} if cluster is not None else {}
+        return {f"elasticmapreduce:ResourceTag/{key}": [value] for key, value in tags.items()}
+
     def _emr(self, operation: str, **kwargs: Any) -> dict:
         from botocore.exceptions import ClientError, ParamValidationError
 
@@ -432,19 +441,29 @@ class RoleServices:
         return {"ClusterId": created["JobFlowId"], "ClusterArn": created.get("ClusterArn")}
 
     def emr_describe_cluster(self, cluster_id: str) -> dict:
-        self._emr_allow("elasticmapreduce:DescribeCluster", self._cluster_arn(cluster_id))
+        self._emr_allow(
+            "elasticmapreduce:DescribeCluster", self._cluster_arn(cluster_id), self._cluster_tags(cluster_id)
+        )
         return self._emr("describe_cluster", ClusterId=cluster_id)
 
     def emr_add_step(self, cluster_id: str, step: dict) -> str:
-        self._emr_allow("elasticmapreduce:AddJobFlowSteps", self._cluster_arn(cluster_id))
+        self._emr_allow(
+            "elasticmapreduce:AddJobFlowSteps", self._cluster_arn(cluster_id), self._cluster_tags(cluster_id)
+        )
         return self._emr("add_job_flow_steps", JobFlowId=cluster_id, Steps=[step])["StepIds"][0]
 
     def emr_describe_step(self, cluster_id: str, step_id: str) -> dict:
-        self._emr_allow("elasticmapreduce:DescribeStep", self._cluster_arn(cluster_id))
+        self._emr_allow(
+            "elasticmapreduce:DescribeStep", self._cluster_arn(cluster_id), self._cluster_tags(cluster_id)
+        )
         return self._emr("describe_step", ClusterId=cluster_id, StepId=step_id)
 
     def emr_terminate(self, cluster_id: str) -> None:
-        self._emr_allow("elasticmapreduce:TerminateJobFlows", self._cluster_arn(cluster_id))
+        self._emr_allow(
+            "elasticmapreduce:TerminateJobFlows",
+            self._cluster_arn(cluster_id),
+            self._cluster_tags(cluster_id),
+        )
         self._emr("terminate_job_flows", JobFlowIds=[cluster_id])
 
     def sns_publish(self, request: dict) -> str:
