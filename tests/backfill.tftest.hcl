@@ -13,7 +13,7 @@ mock_provider "aws" {
     defaults = { account_id = "123456789012" }
   }
   mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
+    defaults = { name = "us-east-1", id = "us-east-1" }
   }
   mock_data "aws_partition" {
     defaults = { partition = "aws" }

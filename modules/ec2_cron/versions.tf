@@ -1,6 +1,6 @@
 terraform {
   # 1.9: validation blocks that refer to other variables (architecture against instance_type).
-  required_version = ">= 1.9"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {

@@ -20,9 +20,9 @@ data "aws_redshiftserverless_workgroup" "target" {
 locals {
   account_id = data.aws_caller_identity.current.account_id
   # Built from the name so that the queue's own (inline) policy can name it without a cycle.
-  load_queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:${local.loader_name}-queue"
+  load_queue_arn = "arn:${data.aws_partition.current.partition}:sqs:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:${local.loader_name}-queue"
   partition      = data.aws_partition.current.partition
-  region         = data.aws_region.current.name
+  region         = data.aws_region.current.id
 
   s3_event       = var.load_strategy == "s3_event"
   schedule       = var.load_strategy == "schedule"

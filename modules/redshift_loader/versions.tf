@@ -1,7 +1,7 @@
 terraform {
   # 1.9: validation blocks that refer to other variables (executor-dependent
   # inputs, copy role choice) and override_during in the tests.
-  required_version = ">= 1.9"
+  required_version = ">= 1.11"
 
   required_providers {
     aws = {
