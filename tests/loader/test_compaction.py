@@ -266,6 +266,10 @@ def test_the_plan_lists_the_hour_and_an_empty_hour_writes_nothing(aws, emr_loade
     first = _batch(files, 100, [("INSERT", "a", 1)], H0_S)
     second = _batch(files, 200, [("INSERT", "b", 2)], H0_S)
     _batch(files, 300, [("INSERT", "c", 3)], H0_S + 3600)  # the next hour: not this run's
+    odd = (
+        layout.raw_hour_prefix(PREFIX, TABLE, H0_MS) + "sub/odd.json.gz"
+    )  # not a layout key: loaded raw, not compacted
+    aws.put_raw(odd)
 
     plan = service.plan_compaction({"scheduled_time": "2026-11-27T05:15:00Z"})
 

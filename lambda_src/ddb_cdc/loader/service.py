@@ -284,7 +284,12 @@ class LoaderService:
             )
         hour_ms = compaction.requested_hour(request)
         prefix, table = self.config.prefix, self.config.table_name
-        keys = [item.key for item in self.files.list_raw([layout.raw_hour_prefix(prefix, table, hour_ms)])]
+        hour_prefix = layout.raw_hour_prefix(prefix, table, hour_ms)
+        # Only the hour's own change files: one in a sub-folder (not a layout key) is not compacted (the groupBy
+        # pattern would not match it, and the load would refuse the list); it is loaded raw like any other file.
+        keys = [
+            item.key for item in self.files.list_raw([hour_prefix]) if "/" not in item.key[len(hour_prefix) :]
+        ]
         run_id = layout.new_scan_id(int(self._clock() * 1000))
         if keys:
             self.files.write_bytes(
