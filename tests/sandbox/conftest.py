@@ -1,10 +1,10 @@
 """Demo runs for the sandbox's end-to-end tests, all started together and each awaited by its own tests.
 
-A test module lists the demos it needs in ``DEMO_RUNS`` (name -> demo arguments). The first test
-that asks for :func:`demo_runs` starts the demos of every collected module that has a selected
-``sandbox`` test, side by side, up to ``MAX_PARALLEL`` at once (the rest as slots free up): most of
+A test module lists the demos it needs in ``DEMO_RUNS`` (name -> demo arguments). As soon as the tests
+are collected, the demos of every module that has a selected ``sandbox`` test start side by side, up to
+``MAX_PARALLEL`` at once (the rest as slots free up), and run while the rest of the suite does: most of
 a run is the AWS provider's own waiting (terraform apply and destroy), so five at once take little
-longer than the slowest one.
+longer than the slowest one. :func:`demo_runs` hands them to the tests, which wait for their own.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -107,20 +108,43 @@ class DemoRuns:
             run.stop()
 
 
-@pytest.fixture(scope="session")
-def demo_runs(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuns]:
-    runs = DemoRuns(tmp_path_factory.mktemp("demo-runs"))
-    modules = {item.module for item in request.session.items if item.get_closest_marker("sandbox")}
+_STARTED: dict[str, DemoRuns] = {}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the demos as soon as the tests are collected, so that they run while the rest of the suite does:
+    most of a demo is waiting (the AWS provider's own polling), and its tests come late in the run."""
+    if session.config.option.collectonly:
+        return
+    modules = {item.module for item in session.items if item.get_closest_marker("sandbox")}
     wanted = [
         (name, arguments)
         for module in sorted(modules, key=lambda m: m.__name__)
         for name, arguments in getattr(module, "DEMO_RUNS", {}).items()
     ]
+    if not wanted:
+        return
     # The longest runs (injected faults, backfills) take the first slots.
     wanted.sort(key=lambda pair: not any(a.startswith(("--faults", "--backfill")) for a in pair[1]))
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    directory = (
+        factory.mktemp("demo-runs") if factory is not None else Path(tempfile.mkdtemp(prefix="demo-runs-"))
+    )
+    runs = DemoRuns(directory)
     for name, arguments in wanted:
         runs.start(name, arguments)
-    try:
-        yield runs
-    finally:
+    _STARTED["runs"] = runs
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    runs = _STARTED.pop("runs", None)
+    if runs is not None:
         runs.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_runs() -> DemoRuns:
+    runs = _STARTED.get("runs")
+    if runs is None:
+        pytest.fail("no demo runs were started: DEMO_RUNS of the selected sandbox tests is empty")
+    return runs
