@@ -13,17 +13,22 @@ its policies, as in AWS. moto's documented dummy keys (``testing``/``testing``, 
 belong to the IAM user ``sandbox-admin`` with ``Allow * on *``: Terraform, the demo driver, the patches, the
 generator and ``cli init`` sign with them. The Lambda runtime signs each handler's calls with its role's session.
 The resources and condition keys moto does not see are supplied by the ``iam-request-context`` patch.
+
+A retried SDK call whose first attempt the server completed gets that attempt's answer (:class:`RetriedRequests`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import ssl
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from moto import settings
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -41,6 +46,67 @@ HOST = "127.0.0.1"
 CA_BUNDLE_NAME = "moto-ca.pem"
 ADMIN_USER = "sandbox-admin"
 ADMIN_POLICY = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}'
+
+
+_ATTEMPT = re.compile(r"attempt=(\d+)")
+
+
+class RetriedRequests:
+    """WSGI middleware: a later attempt of an SDK call whose first attempt this server completed gets that answer.
+
+    The AWS SDKs send one ``amz-sdk-invocation-id`` header for every attempt of an operation, and
+    ``amz-sdk-request: attempt=N``. Under load the in-process server sometimes completes a request but the connection
+    fails before the client reads the answer (seen with CreateRole and CreateAlias from the AWS provider, several
+    demos on two cores); the SDK then retries a create that already happened, the service rightly answers
+    EntityAlreadyExists/AlreadyExists, and the apply fails. That lost answer is the sandbox's own transport defect, not
+    AWS behaviour, so the answer of the completed attempt is replayed. Only successful (2xx) answers to requests that
+    change something (not GET or HEAD) are kept, up to 64 KiB each (the answers of creates are small): an error
+    answer (throttling, an injected 503) is retried for real, as a real endpoint would be.
+    """
+
+    def __init__(
+        self, app: Callable[..., Iterable[bytes]], capacity: int = 4096, max_body: int = 1 << 20
+    ) -> None:
+        self.app = app
+        self.capacity = capacity
+        self.max_body = max_body
+        self.replayed = 0
+        self._done: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+        if not invocation or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return self.app(environ, start_response)
+        attempt = _ATTEMPT.search(environ.get("HTTP_AMZ_SDK_REQUEST", ""))
+        if attempt is not None and int(attempt.group(1)) > 1:
+            with self._lock:
+                done = self._done.get(invocation)
+                if done is not None:
+                    self.replayed += 1
+            if done is not None:
+                status, headers, body = done
+                start_response(status, headers)
+                return [body]
+        answer: dict[str, Any] = {}
+
+        def record(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer["status"], answer["headers"] = status, list(headers)
+            return start_response(status, headers, exc_info)
+
+        chunks = self.app(environ, record)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+        if str(answer.get("status", "")).startswith("2") and len(body) <= self.max_body:
+            with self._lock:
+                self._done[invocation] = (answer["status"], answer["headers"], body)
+                while len(self._done) > self.capacity:
+                    self._done.popitem(last=False)
+        return [body]
 
 
 def reset_moto() -> None:
@@ -114,7 +180,7 @@ def running_moto(quiet: bool = True, tls_dir: Path | None = None, enforce_iam: b
     server = make_server(
         HOST,
         0,
-        DomainDispatcherApplication(create_backend_app),
+        RetriedRequests(DomainDispatcherApplication(create_backend_app)),
         threaded=True,
         request_handler=MotoRequestHandler,
         ssl_context=context,
