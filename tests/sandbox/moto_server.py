@@ -65,7 +65,7 @@ class RetriedRequests:
     """
 
     def __init__(
-        self, app: Callable[..., Iterable[bytes]], capacity: int = 4096, max_body: int = 1 << 20
+        self, app: Callable[..., Iterable[bytes]], capacity: int = 4096, max_body: int = 64 * 1024
     ) -> None:
         self.app = app
         self.capacity = capacity
