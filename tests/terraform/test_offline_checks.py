@@ -54,7 +54,7 @@ def _test_files(module_dir: Path) -> list[str]:
     )
 
 
-class TestFilePool:
+class TerraformTestFiles:
     """``terraform test -filter=<file>`` for every test file of every tested directory, started together on as
     many workers as the machine has cores (each file is one independent terraform process; CI has two cores),
     the files with the most runs first. Each directory's test then waits for its own files."""
@@ -79,7 +79,7 @@ class TestFilePool:
 
 @pytest.fixture(scope="module")
 def test_file_pool(initialized, offline_tf):
-    pool = TestFilePool(initialized, offline_tf)
+    pool = TerraformTestFiles(initialized, offline_tf)
     yield pool
     pool.close()
 
