@@ -892,7 +892,7 @@ def running_hosts(
     ``session`` is a boto3 session of the sandbox's admin (it reads the deployment, as EC2 does);
     ``emulator_environment`` holds the endpoint and CA settings every sandbox process gets (only those keys are
     taken: credentials come from the instance role, the region from loader.env)."""
-    from tests.sandbox.lambda_runtime import service_role_session
+    from tests.sandbox.service_roles import service_role_session
 
     if count < 1:
         raise ValueError("count must be at least 1")

@@ -1,6 +1,6 @@
 """One warm Lambda execution environment: imports the handler from the deployed code and serves invocations.
 
-Started by :mod:`tests.sandbox.lambda_runtime` as ``python lambda_worker.py <task root> <handler> <in fd> <out fd>``
+Started by :mod:`tests.sandbox.lambda_function` as ``python lambda_worker.py <task root> <handler> <in fd> <out fd>``
 with the function's environment. Like the Lambda Python runtime it puts the task root (the extracted deployment
 package) first on ``sys.path``, imports ``module.function`` once (the init phase) and then runs one invocation at a
 time. Requests and responses are JSON lines on two inherited pipes; stdout and stderr belong to the handler and go

@@ -540,7 +540,7 @@ def test_filter_criteria_drop_records_that_match_no_pattern(aws, out_dir, runtim
 
 
 def test_cron_schedule_fires_at_the_matching_sandbox_minutes(endpoint, tmp_path):
-    from tests.sandbox.lambda_runtime import Schedule
+    from tests.sandbox.eventbridge_scheduler import Schedule
 
     runtime = LocalLambdaRuntime(endpoint, clock_factor=60.0, work_dir=tmp_path / "w", log_dir=tmp_path / "l")
     config = {"Name": "c", "ScheduleExpression": "cron(0/15 * ? * MON-FRI *)", "Target": {"Arn": "arn"}}

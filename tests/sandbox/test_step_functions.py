@@ -1407,7 +1407,7 @@ def test_publishing_needs_sns_publish_on_the_topic(compaction):
 
 
 def test_a_schedule_starts_the_state_machine_with_the_scheduled_time(sandbox):
-    from tests.sandbox.lambda_runtime import Schedule
+    from tests.sandbox.eventbridge_scheduler import Schedule
 
     runtime, admin = sandbox
     echo = {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}

@@ -249,7 +249,7 @@ def role_s3_factory(region: str, endpoint_url: str) -> Any:
     role does not exist or does not trust Redshift."""
     from moto.iam.exceptions import NotFoundException
 
-    from tests.sandbox.lambda_runtime import service_role_session
+    from tests.sandbox.service_roles import service_role_session
 
     clients: dict[str, Any] = {}
     lock = threading.Lock()
