@@ -19,7 +19,7 @@ FAIL_COMPACTION ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench venv clean verify-aws
+.PHONY: demo test lint format bench venv clean verify-aws layer docs
 
 # The project venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -61,6 +61,16 @@ demo: $(VENV)/.installed
 ARGS ?=
 verify-aws: $(VENV)/.installed
 	$(BIN)/python -m tests.aws.verify_aws $(ARGS)
+
+# The psycopg2 Lambda layer (pinned psycopg2-binary for python3.12 on x86_64), reproducible to the byte:
+# .build/layers/psycopg2-binary-<version>-py3.12-x86_64.zip; pass it as redshift.psycopg2_layer_zip.
+layer: $(VENV)/.installed
+	$(BIN)/python -m tests.layer.build_psycopg2_layer
+
+# README.md's inputs and outputs tables, rendered from variables.tf and outputs.tf (tests/test_readme_tables.py
+# fails when they differ): run it after changing a variable or an output.
+docs: $(VENV)/.installed
+	$(BIN)/python -m tests.readme_tables --write
 
 bench: $(VENV)/.installed
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

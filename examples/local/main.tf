@@ -79,6 +79,7 @@ module "cdc" {
 
   bucket = {
     name          = "${var.name}-changes"
+    create        = true
     prefix        = "cdc"
     force_destroy = true
   }
@@ -164,15 +165,19 @@ resource "aws_redshift_cluster" "warehouse" {
   #checkov:skip=CKV_AWS_154:Emulated cluster: no VPC in the sandbox.
   #checkov:skip=CKV_AWS_321:Emulated cluster: no VPC in the sandbox.
   #checkov:skip=CKV_AWS_343:Emulated cluster: snapshots are meaningless for a throwaway emulator.
-  cluster_identifier  = local.cluster_identifier
-  database_name       = local.database
-  master_username     = "admin_user"
-  master_password     = var.warehouse_master_password
-  node_type           = "ra3.xlplus"
-  cluster_type        = "single-node"
-  publicly_accessible = false
-  iam_roles           = [module.cdc.copy_role_arn]
-  skip_final_snapshot = true
+  cluster_identifier = local.cluster_identifier
+  database_name      = local.database
+  master_username    = "admin_user"
+  # No password in variables or state: Redshift generates the admin password and keeps it in a Secrets Manager secret
+  # it manages ("Managing Amazon Redshift admin passwords using AWS Secrets Manager", Amazon Redshift management guide,
+  # https://docs.aws.amazon.com/redshift/latest/mgmt/redshift-secrets-manager-integration.html). The loader never uses
+  # it: it authenticates with temporary credentials for db_user.
+  manage_master_password = true
+  node_type              = "ra3.xlplus"
+  cluster_type           = "single-node"
+  publicly_accessible    = false
+  iam_roles              = [module.cdc.copy_role_arn]
+  skip_final_snapshot    = true
 }
 
 # load_strategy = "ec2_cron" or "emr_compaction": a network for the loader host or the compaction clusters. The

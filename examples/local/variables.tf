@@ -45,13 +45,6 @@ variable "data_api_mode" {
   default     = "async"
 }
 
-variable "warehouse_master_password" {
-  description = "Master password of the emulated Redshift cluster. The emulator never checks it; the loader authenticates with temporary credentials for db_user."
-  type        = string
-  default     = "Sandbox-only-1"
-  sensitive   = true
-}
-
 variable "backfill_mode" {
   description = "Backfill of the items that exist before the pipeline: none, step_functions, checkpoint_table or export (see the root module's backfill input)."
   type        = string

@@ -59,9 +59,30 @@ locals {
     CDC_BACKFILL_MAX_ATTEMPTS          = local.checkpoint_table ? tostring(var.max_attempts) : null
   } : k => v if v != null }
 
+  # The key of each purpose (kms_keys), kms_key_arn where none is given: the tables (the source table and the cursor
+  # table), the bucket's objects, the DLQ, the log groups. The function's environment stays on kms_key_arn.
+  kms = { for purpose in ["table", "bucket", "queues", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
   queue_sse = {
-    sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-    kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+    sqs_managed_sse_enabled           = local.kms.queues == null ? true : null
+    kms_data_key_reuse_period_seconds = local.kms.queues == null ? null : 300
+  }
+
+  # The function's KMS grants, one statement per key, each usable only through the services that encrypt what it
+  # touches with that key (kms:ViaService, "AWS KMS condition keys",
+  # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  function_kms_uses = concat(
+    [
+      { purpose = "bucket", key = local.kms.bucket, service = "s3" },
+      { purpose = "table", key = local.kms.table, service = "dynamodb" },
+      { purpose = "functions", key = var.kms_key_arn, service = "lambda" },
+    ],
+    local.checkpoint_table ? [{ purpose = "queues", key = local.kms.queues, service = "sqs" }] : [],
+  )
+  function_kms_grants = {
+    for key in distinct([for use in local.function_kms_uses : use.key if use.key != null]) : key => {
+      sid      = "UseKeyFor${join("", [for use in local.function_kms_uses : title(use.purpose) if use.key == key])}"
+      services = distinct([for use in local.function_kms_uses : "${use.service}.${local.region}.amazonaws.com" if use.key == key])
+    }
   }
 }
 
@@ -73,7 +94,7 @@ resource "aws_cloudwatch_log_group" "function" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of backfill logs is rarely worth its cost.
   name              = "/aws/lambda/${local.function_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -214,22 +235,19 @@ data "aws_iam_policy_document" "function" {
     resources = ["${aws_cloudwatch_log_group.function.arn}:*"]
   }
 
-  # The key serves the bucket (SSE-KMS objects and export files), the tables (source and cursors), the DLQ and the
+  # The keys serve the bucket (SSE-KMS objects and export files), the tables (source and cursors), the DLQ and the
   # function's environment; each use goes through its service.
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.function_kms_grants
     content {
-      sid       = "UseEncryptionKeyThroughServices"
+      sid       = statement.value.sid
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
+      resources = [statement.key]
 
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values = concat(
-          ["s3.${local.region}.amazonaws.com", "dynamodb.${local.region}.amazonaws.com", "lambda.${local.region}.amazonaws.com"],
-          local.checkpoint_table ? ["sqs.${local.region}.amazonaws.com"] : [],
-        )
+        values   = statement.value.services
       }
     }
   }
@@ -512,7 +530,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
   name              = "/aws/vendedlogs/states/${local.state_machine_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -686,8 +704,8 @@ resource "aws_dynamodb_table" "cursors" {
   }
 
   server_side_encryption {
-    enabled     = var.kms_key_arn != null
-    kms_key_arn = var.kms_key_arn
+    enabled     = local.kms.table != null
+    kms_key_arn = local.kms.table
   }
 
   tags = var.tags
@@ -699,9 +717,14 @@ resource "aws_sqs_queue" "dlq" {
   name                              = "${local.function_name}-dlq"
   message_retention_seconds         = 1209600 # 14 days, the SQS maximum: time to inspect and resume
   sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = local.kms.queues
   kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
-  tags                              = var.tags
+
+  # The cursor mapping's on-failure destination sends here directly; no queue redrives into it, so none may
+  # ("RedriveAllowPolicy", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
+
+  tags = var.tags
 }
 
 # One record per invocation: each carries one segment's cursor. The handler itself retries and marks a segment

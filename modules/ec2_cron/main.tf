@@ -24,6 +24,11 @@ locals {
   # data.aws_region's `name` is deprecated in provider 6; `id` holds the same region in 5.x and 6.x.
   region = data.aws_region.current.id
 
+  # The key of each purpose (kms_keys), kms_key_arn where none is given: the package object is one of the bucket's
+  # objects, the log group takes the logs' key; the root volume stays on kms_key_arn. The host reads its package under
+  # the loader's role, whose grant on the bucket's key (through S3) is the redshift_loader module's.
+  kms = { for purpose in ["bucket", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
+
   host_name      = "${var.name}-ec2-loader"
   log_group_name = "/ddb-cdc/${var.name}/ec2-loader"
 
@@ -128,7 +133,7 @@ resource "aws_s3_object" "package" {
   source       = var.package_path
   source_hash  = var.package_sha256
   content_type = "application/zip"
-  kms_key_id   = var.kms_key_arn
+  kms_key_id   = local.kms.bucket
   tags         = var.tags
 
   # The launch template names the new key before the old object goes, so a host replaced meanwhile still finds its package.
@@ -145,7 +150,7 @@ resource "aws_cloudwatch_log_group" "host" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of load logs is rarely worth its cost.
   name              = local.log_group_name
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 

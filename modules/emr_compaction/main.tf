@@ -22,7 +22,7 @@ locals {
   instance_role_name = "${var.name}-emr-instance"
 
   # Built from names so that trust policies and grants can name them without waiting for (or cycling through) them.
-  schedule_arn        = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule/default/${local.schedule_name}"
+  schedule_group_arn  = "arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule-group/default"
   cluster_arn_pattern = "arn:${local.partition}:elasticmapreduce:${local.region}:${local.account_id}:cluster/*"
   # The three EventBridge rules Step Functions manages in the account for the .sync EMR integrations ("IAM policies for
   # Amazon EMR", Step Functions developer guide): createCluster, addStep and terminateCluster.
@@ -36,7 +36,26 @@ locals {
   compaction_prefix = "${local.prefix_root}compaction/${var.table_name}/"
   compacted_prefix  = "${local.prefix_root}compacted/${var.table_name}/"
   logs_prefix       = "${local.prefix_root}emr-logs/${var.table_name}/"
-  log_uri           = "s3://${var.bucket_name}/${local.logs_prefix}"
+
+  # The key of each purpose (kms_keys), kms_key_arn where none is given: the objects the clusters read and write
+  # (raw, compacted, EMR's own logs under emr-logs/) take the bucket's key, the state machine's log group the logs'
+  # key, the dead-letter queue (the loader's) the queues' key. The instances' local disks and the schedule stay on
+  # kms_key_arn.
+  kms = { for purpose in ["bucket", "queues", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
+  # The scheduler role's grants, one statement per key, each through the service that encrypts with it
+  # (kms:ViaService, "AWS KMS condition keys",
+  # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  scheduler_kms_uses = concat(
+    var.dead_letter_queue_arn == null ? [] : [{ purpose = "queues", key = local.kms.queues, service = "sqs" }],
+    [{ purpose = "schedule", key = var.kms_key_arn, service = "scheduler" }],
+  )
+  scheduler_kms_grants = {
+    for key in distinct([for use in local.scheduler_kms_uses : use.key if use.key != null]) : key => {
+      sid      = "UseKeyFor${join("", [for use in local.scheduler_kms_uses : title(use.purpose) if use.key == key])}"
+      services = distinct([for use in local.scheduler_kms_uses : "${use.service}.${local.region}.amazonaws.com" if use.key == key])
+    }
+  }
+  log_uri = "s3://${var.bucket_name}/${local.logs_prefix}"
 
   # The EMR service role's managed policy (AmazonEMRServicePolicy_v2) acts only on resources that carry this tag, and
   # EMR copies a cluster's tags to its instances and volumes; the user's tags cannot switch it off.
@@ -164,7 +183,7 @@ data "aws_iam_policy_document" "instance" {
 
   # SSE-KMS objects (reading raw files, writing compacted files and logs) through S3 only.
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms.bucket == null ? [] : [local.kms.bucket]
     content {
       sid       = "UseBucketKeyThroughS3"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -220,7 +239,7 @@ locals {
       EnableAtRestEncryption    = true
       AtRestEncryptionConfiguration = merge(
         {
-          S3EncryptionConfiguration = var.kms_key_arn == null ? { EncryptionMode = "SSE-S3" } : { EncryptionMode = "SSE-KMS", AwsKmsKey = var.kms_key_arn }
+          S3EncryptionConfiguration = local.kms.bucket == null ? { EncryptionMode = "SSE-S3" } : { EncryptionMode = "SSE-KMS", AwsKmsKey = local.kms.bucket }
         },
         var.kms_key_arn == null ? {} : {
           LocalDiskEncryptionConfiguration = {
@@ -337,8 +356,8 @@ locals {
       Tags                  = [for k in sort(keys(local.cluster_tags)) : { Key = k, Value = local.cluster_tags[k] }]
       Instances             = local.instances
     },
-    # The logs EMR pushes to LogUri, encrypted with the same key as the data (emr-5.30.0 and later).
-    var.kms_key_arn == null ? {} : { LogEncryptionKmsKeyId = var.kms_key_arn },
+    # The logs EMR pushes to LogUri, objects of the bucket, encrypted with the same key as the data (emr-5.30.0 and later).
+    local.kms.bucket == null ? {} : { LogEncryptionKmsKeyId = local.kms.bucket },
   )
 
   load_payload = {
@@ -522,7 +541,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
   # The /aws/vendedlogs/ prefix keeps Step Functions from growing the account's CloudWatch Logs resource policy.
   name              = "/aws/vendedlogs/states/${local.machine_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -732,8 +751,10 @@ locals {
   schedule_input = "{\"scheduled_time\":\"<aws.scheduler.scheduled-time>\"}"
 }
 
-# aws:SourceArn as well as aws:SourceAccount ("Set up the execution role", EventBridge Scheduler user guide): only this
-# schedule may use the role.
+# aws:SourceArn as well as aws:SourceAccount ("Confused deputy prevention", EventBridge Scheduler user guide,
+# https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html). Its value must be
+# the schedule GROUP's ARN ("Do not scope the aws:SourceArn statement to a specific schedule"): the default group,
+# which holds this schedule.
 data "aws_iam_policy_document" "scheduler_assume_role" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -752,7 +773,7 @@ data "aws_iam_policy_document" "scheduler_assume_role" {
     condition {
       test     = "ArnEquals"
       variable = "aws:SourceArn"
-      values   = [local.schedule_arn]
+      values   = [local.schedule_group_arn]
     }
   }
 }
@@ -780,13 +801,19 @@ data "aws_iam_policy_document" "scheduler" {
     }
   }
 
-  # The schedule and the dead-letter queue are encrypted with it.
+  # The dead-letter queue's key through SQS, the schedule's through Scheduler.
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.scheduler_kms_grants
     content {
-      sid       = "UseEncryptionKey"
+      sid       = statement.value.sid
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 }

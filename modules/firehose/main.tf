@@ -8,7 +8,32 @@ data "aws_caller_identity" "current" {}
 
 data "aws_partition" "current" {}
 
+data "aws_region" "current" {}
+
 locals {
+  # The key of each purpose (kms_keys), kms_key_arn where none is given. The delivery stream buffers records like a
+  # queue, so it takes the queues' key; the writer's environment stays on kms_key_arn.
+  kms = { for purpose in ["table", "bucket", "queues", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
+  # KMS grants per role, one statement per key, each usable only through the services that encrypt what the role
+  # touches with it (kms:ViaService, "AWS KMS condition keys",
+  # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+  kms_uses = {
+    delivery = [{ purpose = "bucket", key = local.kms.bucket, service = "s3" }]
+    writer = [
+      { purpose = "table", key = local.kms.table, service = "dynamodb" },
+      { purpose = "bucket", key = local.kms.bucket, service = "s3" },
+      { purpose = "queues", key = local.kms.queues, service = "sqs" },
+      { purpose = "queues", key = local.kms.queues, service = "firehose" },
+      { purpose = "functions", key = var.kms_key_arn, service = "lambda" },
+    ]
+  }
+  kms_grants = { for role, uses in local.kms_uses : role => {
+    for key in distinct([for use in uses : use.key if use.key != null]) : key => {
+      sid      = "UseKeyFor${join("", distinct([for use in uses : title(use.purpose) if use.key == key]))}"
+      services = distinct([for use in uses : "${use.service}.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}" if use.key == key])
+    }
+  } }
+
   # Contract 2 layout, normalised once: an empty prefix means no leading slash.
   prefix_root       = var.prefix == "" ? "" : "${var.prefix}/"
   raw_prefix        = "${local.prefix_root}raw/${var.table_name}/"
@@ -35,7 +60,7 @@ resource "aws_cloudwatch_log_group" "firehose" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of delivery logs is rarely worth its cost.
   name              = "/aws/kinesisfirehose/${local.delivery_stream_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -74,10 +99,23 @@ data "aws_iam_policy_document" "firehose" {
     sid = "LocateBucket"
     actions = [
       "s3:GetBucketLocation",
-      "s3:ListBucket",
       "s3:ListBucketMultipartUploads",
     ]
     resources = [var.bucket_arn]
+  }
+
+  # Listing is limited to the prefixes the stream writes (s3:prefix, "Actions, resources, and condition keys for
+  # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+  statement {
+    sid       = "ListOwnPrefixes"
+    actions   = ["s3:ListBucket"]
+    resources = [var.bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${local.raw_prefix}*", "${local.errors_prefix}*"]
+    }
   }
 
   statement {
@@ -100,16 +138,16 @@ data "aws_iam_policy_document" "firehose" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms_grants.delivery
     content {
       sid       = "EncryptObjectsThroughS3"
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
 
       condition {
-        test     = "StringLike"
+        test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["s3.*.${data.aws_partition.current.dns_suffix}"]
+        values   = statement.value.services
       }
     }
   }
@@ -122,13 +160,14 @@ resource "aws_iam_role_policy" "firehose" {
 }
 
 resource "aws_kinesis_firehose_delivery_stream" "this" {
+  #checkov:skip=CKV_AWS_241:CUSTOMER_MANAGED_CMK with the queues' key (kms_keys.queues, else kms_key_arn) whenever one is given; without a key the whole stack uses AWS-owned keys.
   name        = local.delivery_stream_name
   destination = "extended_s3"
 
   server_side_encryption {
     enabled  = true
-    key_type = var.kms_key_arn == null ? "AWS_OWNED_CMK" : "CUSTOMER_MANAGED_CMK"
-    key_arn  = var.kms_key_arn
+    key_type = local.kms.queues == null ? "AWS_OWNED_CMK" : "CUSTOMER_MANAGED_CMK"
+    key_arn  = local.kms.queues
   }
 
   extended_s3_configuration {
@@ -140,7 +179,7 @@ resource "aws_kinesis_firehose_delivery_stream" "this" {
     buffering_interval  = var.buffering_interval
     compression_format  = "GZIP"
     file_extension      = ".json.gz"
-    kms_key_arn         = var.kms_key_arn
+    kms_key_arn         = local.kms.bucket
 
     cloudwatch_logging_options {
       enabled         = true
@@ -163,9 +202,13 @@ resource "aws_sqs_queue" "dlq" {
   name                      = "${local.writer_name}-dlq"
   message_retention_seconds = 1209600 # 14 days, the SQS maximum: time to inspect and replay
 
-  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+  sqs_managed_sse_enabled           = local.kms.queues == null ? true : null
+  kms_master_key_id                 = local.kms.queues
+  kms_data_key_reuse_period_seconds = local.kms.queues == null ? null : 300
+
+  # The stream mapping's on-failure destination and the writer send here directly; no queue redrives into it, so none
+  # may ("RedriveAllowPolicy", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
 
   tags = var.tags
 }
@@ -174,7 +217,7 @@ resource "aws_cloudwatch_log_group" "writer" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of writer logs is rarely worth its cost.
   name              = "/aws/lambda/${local.writer_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -241,11 +284,17 @@ data "aws_iam_policy_document" "writer" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms_grants.writer
     content {
-      sid       = "UseEncryptionKey"
+      sid       = statement.value.sid
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 

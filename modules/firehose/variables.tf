@@ -47,6 +47,28 @@ variable "kms_key_arn" {
   }
 }
 
+variable "kms_keys" {
+  description = <<-EOT
+    Per-purpose customer managed keys, for teams that keep them apart: bucket (the CDC objects' SSE-KMS key), queues
+    (SQS queues), logs (CloudWatch log groups), table (DynamoDB tables). An unset entry takes kms_key_arn, which also
+    keeps encrypting the functions' environment and schedules. Every role's grant follows the key that encrypts what it
+    touches, through that service only (kms:ViaService).
+  EOT
+  type = object({
+    table  = optional(string)
+    bucket = optional(string)
+    queues = optional(string)
+    logs   = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in [var.kms_keys.table, var.kms_keys.bucket, var.kms_keys.queues, var.kms_keys.logs] : k == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "Every kms_keys entry must be null or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Destination and layout
 # ---------------------------------------------------------------------------

@@ -139,10 +139,35 @@ locals {
     CDC_RECONCILE_GRACE_SECONDS   = local.emr_compaction ? tostring(local.reconcile_grace_seconds) : null
   } : k => v if v != null }
 
+  # The key of each purpose (kms_keys), kms_key_arn where none is given: the bucket's objects, the queues, the log
+  # groups. The functions' environment and the schedule stay on kms_key_arn.
+  kms = { for purpose in ["bucket", "queues", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
   queue_sse = {
-    sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-    kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+    sqs_managed_sse_enabled           = local.kms.queues == null ? true : null
+    kms_data_key_reuse_period_seconds = local.kms.queues == null ? null : 300
   }
+
+  # A role's KMS grants, one statement per key, each usable only through the services that encrypt with it for that
+  # role (kms:ViaService, "AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service):
+  # S3 for the objects, SQS for the queues, Lambda for the functions' environment, Scheduler for the schedule.
+  kms_uses = {
+    loader = [
+      { purpose = "bucket", key = local.kms.bucket, service = "s3" },
+      { purpose = "queues", key = local.kms.queues, service = "sqs" },
+      { purpose = "functions", key = var.kms_key_arn, service = "lambda" },
+    ]
+    scheduler = [
+      { purpose = "queues", key = local.kms.queues, service = "sqs" },
+      { purpose = "schedule", key = var.kms_key_arn, service = "scheduler" },
+    ]
+    copy = [{ purpose = "bucket", key = local.kms.bucket, service = "s3" }]
+  }
+  kms_grants = { for role, uses in local.kms_uses : role => {
+    for key in distinct([for use in uses : use.key if use.key != null]) : key => {
+      sid      = "UseKeyFor${join("", [for use in uses : title(use.purpose) if use.key == key])}"
+      services = distinct([for use in uses : "${use.service}.${local.region}.${data.aws_partition.current.dns_suffix}" if use.key == key])
+    }
+  } }
 }
 
 # ---------------------------------------------------------------------------
@@ -304,9 +329,14 @@ resource "aws_sqs_queue" "invoke_dlq" {
   name                              = "${local.loader_name}-invoke-dlq"
   message_retention_seconds         = 1209600 # 14 days, the SQS maximum: time to inspect and replay
   sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = local.kms.queues
   kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
-  tags                              = var.tags
+
+  # Lambda and Scheduler send here directly; no queue redrives into it, so none may ("RedriveAllowPolicy", SQS API
+  # reference, https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
+
+  tags = var.tags
 }
 
 # ---------------------------------------------------------------------------
@@ -492,11 +522,17 @@ data "aws_iam_policy_document" "loader" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms_grants.loader
     content {
-      sid       = "UseEncryptionKey"
+      sid       = statement.value.sid
       actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 }
@@ -507,12 +543,15 @@ resource "aws_iam_role_policy" "loader" {
   policy = data.aws_iam_policy_document.loader.json
 }
 
-# ENI management for a VPC function; the managed policy is AWS's own minimal set.
+# ENI management for a VPC function. AWSLambdaENIManagementAccess holds only the ENI actions ("AWS managed policies
+# for Lambda features", https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html);
+# AWSLambdaVPCAccessExecutionRole would add CloudWatch Logs on "*", which WriteOwnLogs above already grants on this
+# function's own log groups.
 resource "aws_iam_role_policy_attachment" "loader_vpc" {
   count = local.psycopg2 ? 1 : 0
 
   role       = aws_iam_role.loader.name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaENIManagementAccess"
 }
 
 # ---------------------------------------------------------------------------
@@ -523,7 +562,7 @@ resource "aws_cloudwatch_log_group" "loader" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of loader logs is rarely worth its cost.
   name              = "/aws/lambda/${local.loader_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -539,7 +578,7 @@ resource "aws_lambda_function" "loader" {
   handler          = "ddb_cdc.handlers.loader.handler"
   filename         = var.lambda_zip_path
   source_code_hash = var.lambda_zip_base64sha256
-  layers           = local.psycopg2 ? [var.psycopg2_layer_arn] : []
+  layers           = local.psycopg2 ? [local.psycopg2_layer_arn] : []
 
   memory_size = var.loader_memory_size
   timeout     = local.loader_timeout
@@ -607,9 +646,16 @@ resource "aws_sqs_queue" "load_dlq" {
   name                              = "${local.loader_name}-queue-dlq"
   message_retention_seconds         = 1209600
   sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = local.kms.queues
   kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
-  tags                              = var.tags
+
+  # Only the load queue may redrive into it (named by ARN: the load queue's redrive policy already names this queue).
+  redrive_allow_policy = jsonencode({
+    redrivePermission = "byQueue"
+    sourceQueueArns   = [local.load_queue_arn]
+  })
+
+  tags = var.tags
 }
 
 resource "aws_sqs_queue" "load" {
@@ -619,7 +665,7 @@ resource "aws_sqs_queue" "load" {
   visibility_timeout_seconds        = local.queue_visibility_timeout
   message_retention_seconds         = 1209600
   sqs_managed_sse_enabled           = local.queue_sse.sqs_managed_sse_enabled
-  kms_master_key_id                 = var.kms_key_arn
+  kms_master_key_id                 = local.kms.queues
   kms_data_key_reuse_period_seconds = local.queue_sse.kms_data_key_reuse_period_seconds
 
   redrive_policy = jsonencode({
@@ -728,6 +774,15 @@ data "aws_iam_policy_document" "scheduler_assume_role" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+
+    # "Confused deputy prevention" (EventBridge Scheduler user guide,
+    # https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html): the value
+    # is the schedule GROUP's ARN, never a schedule's. The schedule below is in the default group.
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:scheduler:${local.region}:${local.account_id}:schedule-group/default"]
+    }
   }
 }
 
@@ -756,11 +811,17 @@ data "aws_iam_policy_document" "scheduler" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms_grants.scheduler
     content {
-      sid       = "UseEncryptionKey"
+      sid       = statement.value.sid
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 }
@@ -830,7 +891,7 @@ resource "aws_cloudwatch_log_group" "completion" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of completion logs is rarely worth its cost.
   name              = "/aws/lambda/${local.completion_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -925,6 +986,16 @@ data "aws_iam_policy_document" "copy_assume_role" {
       # Redshift Serverless"); a provisioned cluster as redshift.amazonaws.com.
       identifiers = local.serverless ? ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"] : ["redshift.amazonaws.com"]
     }
+
+    # Only Redshift acting for a cluster or workgroup of this account ("The confused deputy problem", IAM user guide,
+    # https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). aws:SourceArn is left out: Redshift does
+    # not document it for role assumption, and Serverless would send a workgroup or namespace ARN a cluster pattern
+    # cannot name.
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 }
 
@@ -967,12 +1038,19 @@ data "aws_iam_policy_document" "copy" {
     }
   }
 
+  # COPY reads SSE-KMS objects through S3 only.
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.kms_grants.copy
     content {
       sid       = "DecryptObjects"
       actions   = ["kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 }

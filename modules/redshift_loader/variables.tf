@@ -47,6 +47,28 @@ variable "kms_key_arn" {
   }
 }
 
+variable "kms_keys" {
+  description = <<-EOT
+    Per-purpose customer managed keys, for teams that keep them apart: bucket (the CDC objects' SSE-KMS key), queues
+    (SQS queues), logs (CloudWatch log groups), table (DynamoDB tables). An unset entry takes kms_key_arn, which also
+    keeps encrypting the functions' environment and schedules. Every role's grant follows the key that encrypts what it
+    touches, through that service only (kms:ViaService).
+  EOT
+  type = object({
+    table  = optional(string)
+    bucket = optional(string)
+    queues = optional(string)
+    logs   = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in [var.kms_keys.table, var.kms_keys.bucket, var.kms_keys.queues, var.kms_keys.logs] : k == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "Every kms_keys entry must be null or a KMS key ARN (arn:<partition>:kms:<region>:<account>:key/<id>)."
+  }
+}
+
 # ---------------------------------------------------------------------------
 # Bucket and layout (contract 2)
 # ---------------------------------------------------------------------------
@@ -429,7 +451,7 @@ variable "vpc" {
 }
 
 variable "psycopg2_layer_arn" {
-  description = "With executor = \"psycopg2\" (required then): version ARN of a Lambda layer holding psycopg2-binary built for python3.12 on the function's architecture (x86_64)."
+  description = "With executor = \"psycopg2\" (this or psycopg2_layer_zip): version ARN of a Lambda layer holding psycopg2-binary built for python3.12 on the function's architecture (x86_64)."
   type        = string
   default     = null
 
@@ -439,8 +461,29 @@ variable "psycopg2_layer_arn" {
   }
 
   validation {
-    condition     = var.executor != "psycopg2" || var.psycopg2_layer_arn != null
-    error_message = "executor = \"psycopg2\" needs psycopg2_layer_arn."
+    condition     = var.executor != "psycopg2" || var.psycopg2_layer_arn != null || var.psycopg2_layer_zip != null
+    error_message = "executor = \"psycopg2\" needs a psycopg2 layer: psycopg2_layer_zip (the zip `make layer` builds) or psycopg2_layer_arn (a layer you publish)."
+  }
+
+  validation {
+    condition     = var.psycopg2_layer_zip == null || var.psycopg2_layer_arn == null
+    error_message = "Set one of psycopg2_layer_zip (the module publishes the layer) and psycopg2_layer_arn (your own layer), not both."
+  }
+}
+
+variable "psycopg2_layer_zip" {
+  description = "With executor = \"psycopg2\" (this or psycopg2_layer_arn): path of the layer zip that `make layer` builds (.build/layers/psycopg2-binary-<version>-py3.12-x86_64.zip); the module publishes it as layer version <name>-psycopg2 (python3.12, x86_64) and the loader uses it. The file must exist at plan time; its hash is the layer's source_code_hash."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.psycopg2_layer_zip == null || endswith(coalesce(var.psycopg2_layer_zip, "-"), ".zip")
+    error_message = "psycopg2_layer_zip must be the path of a .zip file (make layer writes .build/layers/psycopg2-binary-<version>-py3.12-x86_64.zip)."
+  }
+
+  validation {
+    condition     = var.psycopg2_layer_zip == null || try(fileexists(var.psycopg2_layer_zip), false)
+    error_message = "psycopg2_layer_zip names no file: run `make layer` in the module's repository first (or give psycopg2_layer_arn)."
   }
 }
 
@@ -512,8 +555,19 @@ variable "target_spec" {
   }
 
   validation {
-    condition     = length(var.target_spec.keys) >= 1 && length(var.target_spec.keys) <= 2 && alltrue([for k in var.target_spec.keys : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name))])
-    error_message = "target_spec.keys must hold the hash key and optionally the range key (1 or 2 entries), each name matching ^[A-Za-z_][A-Za-z0-9_]{0,126}$."
+    condition     = length(var.target_spec.keys) >= 1 && length(var.target_spec.keys) <= 2
+    error_message = "target_spec.keys must hold the hash key and optionally the range key (1 or 2 entries)."
+  }
+
+  # The attribute name itself may be anything DynamoDB allows (order-id) as long as the loader can read it as a JSON
+  # path segment; only the SQL column (column, else the name) must be a SQL name.
+  validation {
+    condition = alltrue([
+      for k in var.target_spec.keys :
+      length(k.name) >= 1 && length(k.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", k.name)) &&
+      (k.column != null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name)))
+    ])
+    error_message = "Every target_spec.keys entry needs a name of 1-127 characters without double quotes, backslashes or control characters, and a column when the name is not a SQL name (^[A-Za-z_][A-Za-z0-9_]{0,126}$); refused: ${join(", ", [for k in var.target_spec.keys : "\"${k.name}\"" if !(length(k.name) >= 1 && length(k.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", k.name)) && (k.column != null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name))))])}."
   }
 
   validation {

@@ -13,7 +13,30 @@ locals {
   bucket_arn  = var.create_bucket ? aws_s3_bucket.this[0].arn : data.aws_s3_bucket.adopted[0].arn
 
   writer_name = "${var.name}-s3-writer"
+
+  # The key of each purpose (kms_keys), kms_key_arn where none is given. The writer's environment stays on kms_key_arn.
+  kms = { for purpose in ["table", "bucket", "queues", "logs"] : purpose => try(coalesce(var.kms_keys[purpose], var.kms_key_arn), null) }
+  # The writer's KMS grants, one statement per key, each usable only through the services that encrypt what the writer
+  # touches with it (kms:ViaService, "AWS KMS condition keys",
+  # https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service): the table's
+  # stream through DynamoDB, the objects through S3, the DLQ through SQS, the environment through Lambda.
+  writer_kms_uses = [
+    { purpose = "table", key = local.kms.table, service = "dynamodb" },
+    { purpose = "bucket", key = local.kms.bucket, service = "s3" },
+    { purpose = "queues", key = local.kms.queues, service = "sqs" },
+    { purpose = "functions", key = var.kms_key_arn, service = "lambda" },
+  ]
+  writer_kms_grants = {
+    for key in distinct([for use in local.writer_kms_uses : use.key if use.key != null]) : key => {
+      sid      = "UseKeyFor${join("", [for use in local.writer_kms_uses : title(use.purpose) if use.key == key])}"
+      services = distinct([for use in local.writer_kms_uses : "${use.service}.${data.aws_region.current.id}.${data.aws_partition.current.dns_suffix}" if use.key == key])
+    }
+  }
 }
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
 
 # ---------------------------------------------------------------------------
 # Bucket
@@ -62,11 +85,11 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
 
   rule {
     apply_server_side_encryption_by_default {
-      sse_algorithm     = var.kms_key_arn == null ? "AES256" : "aws:kms"
-      kms_master_key_id = var.kms_key_arn
+      sse_algorithm     = local.kms.bucket == null ? "AES256" : "aws:kms"
+      kms_master_key_id = local.kms.bucket
     }
     # A Bucket Key cuts KMS requests per object; it has no effect under SSE-S3.
-    bucket_key_enabled = var.kms_key_arn != null
+    bucket_key_enabled = local.kms.bucket != null
   }
 }
 
@@ -198,9 +221,13 @@ resource "aws_sqs_queue" "dlq" {
   name                      = "${local.writer_name}-dlq"
   message_retention_seconds = 1209600 # 14 days, the SQS maximum: time to inspect and replay
 
-  sqs_managed_sse_enabled           = var.kms_key_arn == null ? true : null
-  kms_master_key_id                 = var.kms_key_arn
-  kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 300
+  sqs_managed_sse_enabled           = local.kms.queues == null ? true : null
+  kms_master_key_id                 = local.kms.queues
+  kms_data_key_reuse_period_seconds = local.kms.queues == null ? null : 300
+
+  # The stream mapping's on-failure destination and the writer send here directly; no queue redrives into it, so none
+  # may ("RedriveAllowPolicy", https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+  redrive_allow_policy = jsonencode({ redrivePermission = "denyAll" })
 
   tags = var.tags
 }
@@ -211,7 +238,7 @@ resource "aws_cloudwatch_log_group" "writer" {
   #checkov:skip=CKV_AWS_338:Retention is the user's choice through log_retention_days (validated against CloudWatch's values); a year of writer logs is rarely worth its cost.
   name              = "/aws/lambda/${local.writer_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = var.kms_key_arn
+  kms_key_id        = local.kms.logs
   tags              = var.tags
 }
 
@@ -270,11 +297,17 @@ data "aws_iam_policy_document" "writer" {
   }
 
   dynamic "statement" {
-    for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
+    for_each = local.writer_kms_grants
     content {
-      sid       = "UseEncryptionKey"
+      sid       = statement.value.sid
       actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
-      resources = [statement.value]
+      resources = [statement.key]
+
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = statement.value.services
+      }
     }
   }
 

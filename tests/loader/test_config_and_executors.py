@@ -81,7 +81,25 @@ def test_psycopg2_config_needs_no_redshift_target():
         )
     )
     assert config.redshift is None and config.waits_for_result
-    assert isinstance(build_executor(config, lambda _name: object()), Psycopg2Executor)
+    executor = build_executor(config, lambda _name: object())
+    assert isinstance(executor, Psycopg2Executor)
+    assert (executor._sslmode, executor._sslrootcert) == ("verify-full", None)
+
+
+def test_psycopg2_tls_settings_reach_the_connection():
+    config = LoaderConfig.from_env(
+        base_env(
+            CDC_EXECUTOR="psycopg2",
+            CDC_DB_SSM_PARAMETER="/cdc/db",
+            CDC_DB_SSLMODE="verify-ca",
+            CDC_DB_SSLROOTCERT="/opt/certs/redshift-ca-bundle.crt",
+            CDC_REDSHIFT_DATABASE="<unset>",
+            CDC_REDSHIFT_CLUSTER_ID="<unset>",
+            CDC_REDSHIFT_DB_USER="<unset>",
+        )
+    )
+    executor = build_executor(config, lambda _name: object())
+    assert (executor._sslmode, executor._sslrootcert) == ("verify-ca", "/opt/certs/redshift-ca-bundle.crt")
 
 
 # -- Data API target kinds --------------------------------------------------------

@@ -172,7 +172,7 @@ def test_psycopg2_executor_reads_its_credentials_and_runs_one_transaction(aws, p
         def credentials():
             return credentials_from_ssm(client, "/cdc/db")
 
-    # The rig's server has no TLS; production keeps the default sslmode=require.
+    # The rig's server has no TLS; production verifies it (verify-full by default: test_psycopg2_tls.py).
     executor = Psycopg2Executor(
         credentials, connect_timeout_seconds=5, statement_timeout_ms=1234, sslmode="disable"
     )

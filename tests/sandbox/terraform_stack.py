@@ -22,7 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.sandbox.patches import iam_aws_managed_policies, redshift_cluster, stepfunctions
+from tests.sandbox.patches import (
+    iam_aws_managed_policies,
+    redshift_cluster,
+    sqs_redrive_allow_policy,
+    stepfunctions,
+)
 from tests.tfharness.harness import REPO_ROOT, OfflineTerraform
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "local"
@@ -60,7 +65,7 @@ LOG_TAIL_LINES = 60
 
 
 # moto gaps that break `terraform apply` or `destroy` of examples/local/ (provider calls only).
-PROVIDER_PATCHES = (redshift_cluster, stepfunctions, iam_aws_managed_policies)
+PROVIDER_PATCHES = (redshift_cluster, stepfunctions, iam_aws_managed_policies, sqs_redrive_allow_policy)
 
 
 @contextmanager

@@ -75,6 +75,10 @@ class LoaderConfig:
     # emr_compaction the module sets it past the hour, the grace and the machine's longest
     # run, so the sweep never loads a file before its compaction could take it.
     reconcile_grace_seconds: int = GRACE_SECONDS
+    # psycopg2's TLS: libpq sslmode (verify-full: the certificate chains to sslrootcert and names the host) and the CA
+    # bundle; None takes ddb_cdc.loader.executors.default_trust_store(). Plaintext is not a choice.
+    db_sslmode: str = "verify-full"
+    db_sslrootcert: str | None = None
 
     @property
     def waits_for_result(self) -> bool:
@@ -129,6 +133,8 @@ class LoaderConfig:
             reconcile_grace_seconds=_int(
                 env, "CDC_RECONCILE_GRACE_SECONDS", GRACE_SECONDS, low=60, high=604_800
             ),
+            db_sslmode=_choice(env, "CDC_DB_SSLMODE", ("verify-full", "verify-ca", "require"), "verify-full"),
+            db_sslrootcert=_optional(env, "CDC_DB_SSLROOTCERT"),
         )
 
 

@@ -10,17 +10,21 @@ read on its own (ledger look-ups, load errors). Two implementations:
   receives, so no Lambda waits for a COPY. In ``poll`` mode it waits, within a time
   budget, and raises :class:`LoadFailed` on FAILED, ABORTED or timeout.
 * :class:`Psycopg2Executor`: a direct connection (a VPC Lambda or the EC2 CLI), with
-  credentials read from Secrets Manager or an SSM SecureString at connect time.
+  credentials read from Secrets Manager or an SSM SecureString at connect time. It verifies
+  the server: ``sslmode=verify-full`` (certificate chain and host name) against a trust store
+  that Redshift's ACM certificates chain to (see :func:`default_trust_store`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final, Literal, Protocol
 
 from ddb_cdc.loader.config import RedshiftTarget
@@ -261,11 +265,42 @@ def credentials_from_ssm(ssm_client: Any, name: str) -> DbCredentials:
     return DbCredentials.from_json(value, "the database SSM parameter")
 
 
+# libpq's sslmode values that check the server's certificate against sslrootcert.
+VERIFYING_SSLMODES: Final = frozenset({"verify-ca", "verify-full"})
+DEFAULT_SSLMODE: Final = "verify-full"
+
+# Redshift installs an ACM-issued certificate on every cluster and workgroup; ACM certificates chain to the Amazon
+# Root CAs (cross-signed by Starfield Services Root CA - G2), which Redshift's own amazon-trust-ca-bundle.crt holds
+# ("Configuring security options for connections", Amazon Redshift management guide,
+# https://docs.aws.amazon.com/redshift/latest/mgmt/connecting-ssl-support.html). The Mozilla root store holds the same
+# roots; it ships as certifi's cacert.pem, as botocore's own copy (botocore is in every Lambda Python runtime, and on
+# the ec2_cron host with boto3), and as the system bundle of Amazon Linux.
+_SYSTEM_TRUST_STORES: Final = ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")
+
+
+def default_trust_store() -> str | None:
+    """The first CA bundle present: certifi's, botocore's, then the system's; None if none is."""
+    candidates: list[str] = []
+    with contextlib.suppress(ImportError):
+        import certifi  # optional: present wherever requests or a recent botocore is
+
+        candidates.append(certifi.where())
+    with contextlib.suppress(ImportError):
+        import botocore
+
+        candidates.append(str(Path(botocore.__file__).parent / "cacert.pem"))
+    candidates.extend(_SYSTEM_TRUST_STORES)
+    return next((path for path in candidates if os.path.isfile(path)), None)
+
+
 class Psycopg2Executor:
     """One connection per executor, opened on first use.
 
     psycopg2 is imported lazily: it lives in a Lambda layer that only the VPC variant
     carries, and the Data API deployment must import this module without it.
+
+    TLS: ``verify-full`` by default, against ``sslrootcert`` (default: :func:`default_trust_store`).
+    A weaker ``sslmode`` is a deliberate configuration (CDC_DB_SSLMODE), never a fallback.
     """
 
     def __init__(
@@ -274,13 +309,30 @@ class Psycopg2Executor:
         *,
         connect_timeout_seconds: int,
         statement_timeout_ms: int,
-        sslmode: str = "require",
+        sslmode: str = DEFAULT_SSLMODE,
+        sslrootcert: str | None = None,
     ) -> None:
         self._credentials = credentials
         self._connect_timeout = connect_timeout_seconds
         self._statement_timeout = statement_timeout_ms
         self._sslmode = sslmode
+        self._sslrootcert = sslrootcert
         self._connection: Any = None
+
+    def _tls_parameters(self) -> dict[str, str]:
+        if self._sslmode not in VERIFYING_SSLMODES:
+            return {"sslmode": self._sslmode}
+        root = self._sslrootcert or default_trust_store()
+        if root is None or not os.path.isfile(root):
+            # Without a trust store libpq would refuse anyway; say why, and never fall back to "require".
+            found = f"{root} is not a file" if root else "none was found"
+            raise LoadFailed(
+                f"sslmode={self._sslmode} needs a CA bundle and {found}: "
+                "set CDC_DB_SSLROOTCERT to a bundle Redshift's certificates chain to "
+                "(https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt)",
+                state="ABORTED",
+            )
+        return {"sslmode": self._sslmode, "sslrootcert": root}
 
     def _connect(self) -> Any:
         if self._connection is not None and not self._connection.closed:
@@ -295,7 +347,7 @@ class Psycopg2Executor:
             user=creds.user,
             password=creds.password,
             connect_timeout=self._connect_timeout,
-            sslmode=self._sslmode,
+            **self._tls_parameters(),
             # Bounds every statement server-side, so a stuck COPY cannot outlive the Lambda.
             options=f"-c statement_timeout={self._statement_timeout}",
         )

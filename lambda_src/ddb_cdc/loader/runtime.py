@@ -61,6 +61,8 @@ def build_executor(config: LoaderConfig, client: ClientFactory = boto3_client) -
         credentials,
         connect_timeout_seconds=config.connect_timeout_seconds,
         statement_timeout_ms=config.statement_timeout_ms,
+        sslmode=config.db_sslmode,
+        sslrootcert=config.db_sslrootcert,
     )
 
 

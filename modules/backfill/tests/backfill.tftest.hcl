@@ -295,9 +295,9 @@ run "kms_key_is_used_through_services_only" {
 
   assert {
     condition = (
-      one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "UseEncryptionKeyThroughServices"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
-      one(one([for s in data.aws_iam_policy_document.function.statement : s.condition if s.sid == "UseEncryptionKeyThroughServices"])).variable == "kms:ViaService" &&
-      toset(one(one([for s in data.aws_iam_policy_document.function.statement : s.condition if s.sid == "UseEncryptionKeyThroughServices"])).values) == toset([
+      one([for s in data.aws_iam_policy_document.function.statement : s.resources if s.sid == "UseKeyForBucketTableFunctionsQueues"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
+      one(one([for s in data.aws_iam_policy_document.function.statement : s.condition if s.sid == "UseKeyForBucketTableFunctionsQueues"])).variable == "kms:ViaService" &&
+      toset(one(one([for s in data.aws_iam_policy_document.function.statement : s.condition if s.sid == "UseKeyForBucketTableFunctionsQueues"])).values) == toset([
         "s3.eu-west-1.amazonaws.com", "dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com",
       ])
     )
@@ -313,6 +313,48 @@ run "kms_key_is_used_through_services_only" {
       aws_sqs_queue.dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
     )
     error_message = "The key must encrypt the environment, the log group, the cursor table and the DLQ."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sqs_queue.dlq[0].redrive_allow_policy) == { redrivePermission = "denyAll" }
+    error_message = "The DLQ receives the cursor mapping's failures directly; no queue may redrive into it."
+  }
+}
+
+run "separate_keys_per_purpose_are_followed_by_the_function" {
+  command = plan
+
+  variables {
+    mode        = "checkpoint_table"
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      table  = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000e"
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      queues = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_lambda_function.backfill.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a" &&
+      aws_cloudwatch_log_group.function.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_dynamodb_table.cursors[0].server_side_encryption[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000e" &&
+      aws_sqs_queue.dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+    )
+    error_message = "Each purpose's key must encrypt its resources."
+  }
+
+  assert {
+    condition = (
+      { for s in data.aws_iam_policy_document.function.statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForBucket    = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]), via = tolist(["s3.eu-west-1.amazonaws.com"]) }
+        UseKeyForTable     = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000e"]), via = tolist(["dynamodb.eu-west-1.amazonaws.com"]) }
+        UseKeyForFunctions = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["lambda.eu-west-1.amazonaws.com"]) }
+        UseKeyForQueues    = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"]), via = tolist(["sqs.eu-west-1.amazonaws.com"]) }
+      }
+    )
+    error_message = "The function's grants must follow the key of each thing it touches, through that service only."
   }
 }
 

@@ -460,6 +460,27 @@ run "x86_64_instance_type_selects_the_x86_64_ami_and_a_kms_key_encrypts" {
   }
 }
 
+run "separate_keys_per_purpose_encrypt_package_and_logs" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_s3_object.package.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b" &&
+      aws_cloudwatch_log_group.host.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_launch_template.host.block_device_mappings[0].ebs[0].kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    )
+    error_message = "The package is one of the bucket's objects (its key), the log group takes the logs' key, the root volume kms_key_arn."
+  }
+}
+
 run "own_ami_parameter_and_explicit_architecture" {
   command = plan
 

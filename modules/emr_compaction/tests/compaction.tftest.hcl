@@ -415,9 +415,10 @@ run "schedule_starts_the_machine_at_the_grace_minute" {
     condition = (
       one(data.aws_iam_policy_document.scheduler_assume_role.statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
       contains([for c in data.aws_iam_policy_document.scheduler_assume_role.statement[0].condition : "${c.test}|${c.variable}|${join(",", c.values)}"], "StringEquals|aws:SourceAccount|123456789012") &&
-      contains([for c in data.aws_iam_policy_document.scheduler_assume_role.statement[0].condition : "${c.test}|${c.variable}|${join(",", c.values)}"], "ArnEquals|aws:SourceArn|arn:aws:scheduler:eu-west-1:123456789012:schedule/default/orders-cdc-compaction")
+      contains([for c in data.aws_iam_policy_document.scheduler_assume_role.statement[0].condition : "${c.test}|${c.variable}|${join(",", c.values)}"], "ArnEquals|aws:SourceArn|arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default") &&
+      length(data.aws_iam_policy_document.scheduler_assume_role.statement[0].condition) == 2
     )
-    error_message = "Only this schedule of this account may assume the scheduler role (aws:SourceAccount and aws:SourceArn)."
+    error_message = "Only schedules of this account's default group may assume the scheduler role (aws:SourceAccount, and aws:SourceArn = the schedule group's ARN, as the Scheduler guide requires)."
   }
 
   assert {
@@ -425,7 +426,7 @@ run "schedule_starts_the_machine_at_the_grace_minute" {
       one([for s in data.aws_iam_policy_document.scheduler.statement : s.actions if s.sid == "StartCompaction"]) == toset(["states:StartExecution"]) &&
       one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "StartCompaction"]) == toset(["arn:aws:states:eu-west-1:123456789012:stateMachine:orders-cdc-compaction"]) &&
       one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "SendDeadLetters"]) == toset(["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-invoke-dlq"]) &&
-      length([for s in data.aws_iam_policy_document.scheduler.statement : s if s.sid == "UseEncryptionKey"]) == 0
+      length([for s in data.aws_iam_policy_document.scheduler.statement : s if startswith(s.sid, "UseKey")]) == 0
     )
     error_message = "The scheduler role may start this machine only (and send its dead letters); no key grant without a key."
   }
@@ -602,9 +603,48 @@ run "with_a_key_everything_is_encrypted_with_it" {
       one([for s in data.aws_iam_policy_document.instance.statement : s.resources if s.sid == "EncryptLocalDisks"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"]) &&
       one([for s in data.aws_iam_policy_document.state_machine.statement : s.resources if s.sid == "EncryptFailuresThroughSns"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/99999999-8888-7777-6666-555555555555"]) &&
       one([for s in data.aws_iam_policy_document.state_machine.statement : [for c in s.condition : "${c.variable}|${join(",", c.values)}"] if s.sid == "EncryptFailuresThroughSns"]) == ["kms:ViaService|sns.eu-west-1.amazonaws.com"] &&
-      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"])
+      one([for s in data.aws_iam_policy_document.scheduler.statement : s.resources if s.sid == "UseKeyForQueuesSchedule"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler.statement : [for c in s.condition : "${c.variable}|${join(",", c.values)}"] if s.sid == "UseKeyForQueuesSchedule"]) == ["kms:ViaService|sqs.eu-west-1.amazonaws.com,scheduler.eu-west-1.amazonaws.com"]
     )
-    error_message = "The key: through S3 for objects, directly for local disks (EMR's requirement), the topic's key through SNS only."
+    error_message = "The key: through S3 for objects, directly for local disks (EMR's requirement), the topic's key through SNS only, the scheduler's through SQS and Scheduler only."
+  }
+}
+
+run "separate_keys_per_purpose_are_followed_by_every_role" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      queues = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_emr_security_configuration.this.configuration).EncryptionConfiguration.AtRestEncryptionConfiguration == {
+        S3EncryptionConfiguration        = { EncryptionMode = "SSE-KMS", AwsKmsKey = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b" }
+        LocalDiskEncryptionConfiguration = { EncryptionKeyProviderType = "AwsKms", AwsKmsKey = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a" }
+      } &&
+      jsondecode(aws_sfn_state_machine.compaction.definition).States.StartCluster.Parameters.LogEncryptionKmsKeyId == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b" &&
+      aws_cloudwatch_log_group.state_machine.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_scheduler_schedule.compaction.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    )
+    error_message = "Objects (data and EMR logs) take the bucket's key, the log group the logs' key, local disks and the schedule kms_key_arn."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.instance.statement : s.resources if s.sid == "UseBucketKeyThroughS3"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]) &&
+      one([for s in data.aws_iam_policy_document.instance.statement : s.resources if s.sid == "EncryptLocalDisks"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]) &&
+      { for s in data.aws_iam_policy_document.scheduler.statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForQueues   = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"]), via = tolist(["sqs.eu-west-1.amazonaws.com"]) }
+        UseKeyForSchedule = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["scheduler.eu-west-1.amazonaws.com"]) }
+      }
+    )
+    error_message = "The instance role must get the bucket's key through S3 and kms_key_arn for its disks; the scheduler the DLQ's key through SQS and the schedule's through Scheduler."
   }
 }
 

@@ -18,6 +18,13 @@ mock_provider "aws" {
     }
   }
 
+  mock_data "aws_region" {
+    defaults = {
+      id   = "eu-west-1"
+      name = "eu-west-1"
+    }
+  }
+
   mock_resource "aws_iam_role" {
     defaults = {
       arn = "arn:aws:iam::123456789012:role/orders-cdc-mock"
@@ -113,12 +120,17 @@ run "delivers_gzip_hourly_objects_with_aws_owned_keys" {
 
   assert {
     condition = (
-      [for s in data.aws_iam_policy_document.firehose.statement : s.sid] == ["LocateBucket", "WriteRawAndErrorObjects", "WriteDeliveryLogs"] &&
+      [for s in data.aws_iam_policy_document.firehose.statement : s.sid] == ["LocateBucket", "ListOwnPrefixes", "WriteRawAndErrorObjects", "WriteDeliveryLogs"] &&
       data.aws_iam_policy_document.firehose.statement[0].resources == toset(["arn:aws:s3:::acme-orders-cdc"]) &&
-      data.aws_iam_policy_document.firehose.statement[1].actions == toset(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]) &&
-      data.aws_iam_policy_document.firehose.statement[1].resources == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/firehose-errors/orders/*"]) &&
-      data.aws_iam_policy_document.firehose.statement[2].actions == toset(["logs:PutLogEvents"]) &&
-      data.aws_iam_policy_document.firehose.statement[2].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mock:log-stream:DestinationDelivery"])
+      data.aws_iam_policy_document.firehose.statement[0].actions == toset(["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]) &&
+      data.aws_iam_policy_document.firehose.statement[1].actions == toset(["s3:ListBucket"]) &&
+      data.aws_iam_policy_document.firehose.statement[1].resources == toset(["arn:aws:s3:::acme-orders-cdc"]) &&
+      [for c in data.aws_iam_policy_document.firehose.statement[1].condition : c.values if c.variable == "s3:prefix" && c.test == "StringLike"] == [tolist(["cdc/raw/orders/*", "cdc/firehose-errors/orders/*"])] &&
+      data.aws_iam_policy_document.firehose.statement[2].actions == toset(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]) &&
+      data.aws_iam_policy_document.firehose.statement[2].resources == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/firehose-errors/orders/*"]) &&
+      data.aws_iam_policy_document.firehose.statement[3].actions == toset(["logs:PutLogEvents"]) &&
+      data.aws_iam_policy_document.firehose.statement[3].resources == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:mock:log-stream:DestinationDelivery"]) &&
+      jsondecode(aws_sqs_queue.dlq.redrive_allow_policy) == { redrivePermission = "denyAll" }
     )
     error_message = "The delivery role must reach only the bucket, its raw/ and firehose-errors/ prefixes, and its own log stream."
   }
@@ -240,10 +252,15 @@ run "customer_managed_key_and_empty_prefix" {
   assert {
     condition = (
       one([for s in data.aws_iam_policy_document.firehose.statement : s.resources if s.sid == "EncryptObjectsThroughS3"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
-      one(one([for s in data.aws_iam_policy_document.firehose.statement : s.condition if s.sid == "EncryptObjectsThroughS3"])).values == tolist(["s3.*.amazonaws.com"]) &&
-      one([for s in data.aws_iam_policy_document.writer.statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+      one(one([for s in data.aws_iam_policy_document.firehose.statement : s.condition if s.sid == "EncryptObjectsThroughS3"])).values == tolist(["s3.eu-west-1.amazonaws.com"]) &&
+      { for s in data.aws_iam_policy_document.writer.statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForTableBucketQueuesFunctions = {
+          keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+          via  = tolist(["dynamodb.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "firehose.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
+        }
+      }
     )
-    error_message = "Both roles may use the key: the delivery role only through S3."
+    error_message = "Both roles may use the key through the services that encrypt with it only: the delivery role through S3."
   }
 
   assert {
@@ -305,5 +322,45 @@ run "active_tracing_and_writer_sizing" {
       aws_cloudwatch_log_group.firehose.retention_in_days == 14
     )
     error_message = "Writer sizing, log level and both retentions must follow the inputs."
+  }
+}
+
+# Teams that keep keys apart: the delivered objects take the bucket's key, the stream and the DLQ the queues' key, the
+# log groups the logs' key, and each role's grants follow them.
+run "separate_keys_per_purpose_are_followed_by_both_roles" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      queues = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_kinesis_firehose_delivery_stream.this.server_side_encryption[0].key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c" &&
+      aws_kinesis_firehose_delivery_stream.this.extended_s3_configuration[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b" &&
+      aws_sqs_queue.dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c" &&
+      aws_cloudwatch_log_group.writer.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_cloudwatch_log_group.firehose.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_lambda_function.writer.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    )
+    error_message = "Each purpose's key must encrypt its resources."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.firehose.statement : s.resources if s.sid == "EncryptObjectsThroughS3"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]) &&
+      { for s in data.aws_iam_policy_document.writer.statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForBucket = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]), via = tolist(["s3.eu-west-1.amazonaws.com"]) }
+        UseKeyForQueues = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"]), via = tolist(["sqs.eu-west-1.amazonaws.com", "firehose.eu-west-1.amazonaws.com"]) }
+        # No table key given: the table's stream falls back to kms_key_arn, as the table itself does at the root.
+        UseKeyForTableFunctions = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["dynamodb.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"]) }
+      }
+    )
+    error_message = "The delivery role must get the bucket's key through S3 only; the writer each key through the services that encrypt with it."
   }
 }

@@ -185,6 +185,15 @@ run "s3_event_creates_queue_mapping_and_notification_only" {
 
   assert {
     condition = (
+      jsondecode(aws_sqs_queue.load_dlq[0].redrive_allow_policy) == { redrivePermission = "byQueue", sourceQueueArns = ["arn:aws:sqs:eu-west-1:123456789012:orders-cdc-loader-queue"] } &&
+      jsondecode(aws_sqs_queue.load[0].redrive_policy).deadLetterTargetArn == aws_sqs_queue.load_dlq[0].arn &&
+      jsondecode(aws_sqs_queue.invoke_dlq.redrive_allow_policy) == { redrivePermission = "denyAll" }
+    )
+    error_message = "The load queue's DLQ must admit redrives from the load queue only; the invoke DLQ, which Lambda and Scheduler send to directly, from no queue."
+  }
+
+  assert {
+    condition = (
       aws_scheduler_schedule.load[0].schedule_expression == "rate(60 minutes)" &&
       jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" } &&
       aws_scheduler_schedule.load[0].target[0].arn == "arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader" &&
@@ -339,7 +348,7 @@ run "loader_function_and_async_invocations" {
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-loader:*",
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-load-completion:*",
       ]) &&
-      !contains([for s in data.aws_iam_policy_document.loader.statement : s.sid], "UseEncryptionKey") &&
+      length([for s in data.aws_iam_policy_document.loader.statement : s.sid if startswith(s.sid, "UseKeyFor")]) == 0 &&
       length(aws_iam_role_policy_attachment.loader_vpc) == 0
     )
     error_message = "Alerts, metrics and logs must be scoped; no KMS or VPC grants without a key or psycopg2."
@@ -485,8 +494,11 @@ run "serverless_scopes_to_the_workgroup" {
   }
 
   assert {
-    condition     = one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"])
-    error_message = "Redshift Serverless assumes the COPY role as redshift-serverless.amazonaws.com."
+    condition = (
+      one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]) &&
+      [for c in data.aws_iam_policy_document.copy_assume_role[0].statement[0].condition : c.values if c.variable == "aws:SourceAccount" && c.test == "StringEquals"] == [tolist(["123456789012"])]
+    )
+    error_message = "Redshift Serverless assumes the COPY role as redshift-serverless.amazonaws.com, for this account only (aws:SourceAccount)."
   }
 }
 
@@ -528,6 +540,8 @@ run "schedule_creates_schedule_and_scheduler_role_only" {
   assert {
     condition = (
       one(data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].principals).identifiers == toset(["scheduler.amazonaws.com"]) &&
+      [for c in data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].condition : c.values if c.variable == "aws:SourceAccount"] == [tolist(["123456789012"])] &&
+      [for c in data.aws_iam_policy_document.scheduler_assume_role[0].statement[0].condition : c.values if c.variable == "aws:SourceArn" && c.test == "ArnEquals"] == [tolist(["arn:aws:scheduler:eu-west-1:123456789012:schedule-group/default"])] &&
       [for s in data.aws_iam_policy_document.scheduler[0].statement : s.sid] == ["InvokeLoader", "SendDeadLetters"] &&
       one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.resources if s.sid == "InvokeLoader"]) == toset(["arn:aws:lambda:eu-west-1:123456789012:function:orders-cdc-loader"]) &&
       one([for s in data.aws_iam_policy_document.scheduler[0].statement : s.actions if s.sid == "InvokeLoader"]) == toset(["lambda:InvokeFunction"]) &&
@@ -601,9 +615,17 @@ run "psycopg2_runs_in_the_vpc_with_the_layer" {
       aws_lambda_function.loader.vpc_config[0].security_group_ids == toset(["sg-0123456789abcdef0"]) &&
       aws_lambda_function.loader.timeout == 900 &&
       length(aws_iam_role_policy_attachment.loader_vpc) == 1 &&
-      aws_iam_role_policy_attachment.loader_vpc[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+      aws_iam_role_policy_attachment.loader_vpc[0].policy_arn == "arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess"
     )
-    error_message = "psycopg2 must run the loader in the VPC with the layer and ENI permissions."
+    error_message = "psycopg2 must run the loader in the VPC with the layer and ENI permissions only (AWSLambdaENIManagementAccess, not the managed policy that adds logs on *)."
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "WriteOwnLogs"]) == toset(["arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-cdc-loader:*"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : s.actions if s.sid == "WriteOwnLogs"]) == toset(["logs:CreateLogStream", "logs:PutLogEvents"])
+    )
+    error_message = "A VPC loader writes logs through its own scoped statement, on its log group only."
   }
 
   assert {
@@ -676,7 +698,8 @@ run "created_copy_role_reads_raw_and_manifests_only" {
       one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com"]) &&
       one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "ReadRawAndManifests"]) == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/manifests/orders/*"]) &&
       [for s in data.aws_iam_policy_document.copy[0].statement : [for c in s.condition : c.values if c.variable == "s3:prefix"][0] if s.sid == "ListRawAndManifests"][0] == tolist(["cdc/raw/orders/*", "cdc/manifests/orders/*"]) &&
-      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "DecryptObjects"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "DecryptObjects"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
+      one([for s in data.aws_iam_policy_document.copy[0].statement : [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] if s.sid == "DecryptObjects"]) == tolist(["s3.eu-west-1.amazonaws.com"])
     )
     error_message = "The created COPY role must be assumable by Redshift and read only raw/ and manifests/ of this table."
   }
@@ -697,9 +720,57 @@ run "created_copy_role_reads_raw_and_manifests_only" {
       aws_sns_topic.alerts[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/0a1b2c3d-4e5f-6071-8293-a4b5c6d7e8f9" &&
       aws_lambda_function.loader.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
       aws_cloudwatch_log_group.loader.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555" &&
-      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+      one([for s in data.aws_iam_policy_document.loader.statement : s.resources if s.sid == "UseKeyForBucketQueuesFunctions"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"]) &&
+      one([for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] if s.sid == "UseKeyForBucketQueuesFunctions"]) == tolist(["s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"]) &&
+      one([for s in data.aws_iam_policy_document.scheduler[0].statement : [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] if s.sid == "UseKeyForQueuesSchedule"]) == tolist(["sqs.eu-west-1.amazonaws.com", "scheduler.eu-west-1.amazonaws.com"])
     )
     error_message = "kms_key_arn must encrypt the queues, environment and logs, and the loader may use it; the topic keeps its own key."
+  }
+}
+
+# Teams that keep keys apart: each purpose's key encrypts its resources, and each role may use a key only through the
+# services that encrypt what it touches with that key.
+run "separate_keys_per_purpose_are_followed_by_every_grant" {
+  command = plan
+
+  variables {
+    copy_role_arn    = null
+    create_copy_role = true
+    kms_key_arn      = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      queues = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      aws_sqs_queue.load[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c" &&
+      aws_sqs_queue.load_dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c" &&
+      aws_sqs_queue.invoke_dlq.kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c" &&
+      aws_cloudwatch_log_group.loader.kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_cloudwatch_log_group.completion[0].kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_lambda_function.loader.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a" &&
+      aws_scheduler_schedule.load[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    )
+    error_message = "Queues, log groups, environment and schedule must each use their purpose's key."
+  }
+
+  assert {
+    condition = (
+      { for s in data.aws_iam_policy_document.loader.statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKeyFor") } == {
+        UseKeyForBucket    = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]), via = tolist(["s3.eu-west-1.amazonaws.com"]) }
+        UseKeyForQueues    = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"]), via = tolist(["sqs.eu-west-1.amazonaws.com"]) }
+        UseKeyForFunctions = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["lambda.eu-west-1.amazonaws.com"]) }
+      } &&
+      { for s in data.aws_iam_policy_document.scheduler[0].statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKeyFor") } == {
+        UseKeyForQueues   = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000c"]), via = tolist(["sqs.eu-west-1.amazonaws.com"]) }
+        UseKeyForSchedule = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["scheduler.eu-west-1.amazonaws.com"]) }
+      } &&
+      one([for s in data.aws_iam_policy_document.copy[0].statement : s.resources if s.sid == "DecryptObjects"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"])
+    )
+    error_message = "Each role must get the key of what it touches, through that service only: the loader the bucket's via S3, the queues' via SQS and the environment's via Lambda; the scheduler the queues' and the schedule's; COPY the bucket's."
   }
 }
 

@@ -25,6 +25,20 @@ mock_provider "aws" {
       json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}"
     }
   }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition  = "aws"
+      dns_suffix = "amazonaws.com"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      id   = "eu-west-1"
+      name = "eu-west-1"
+    }
+  }
 }
 
 variables {
@@ -264,10 +278,19 @@ run "kms_key_and_empty_prefix" {
 
   assert {
     condition = (
-      contains([for s in data.aws_iam_policy_document.writer[0].statement : s.sid], "UseEncryptionKey") &&
-      one([for s in data.aws_iam_policy_document.writer[0].statement : s.resources if s.sid == "UseEncryptionKey"]) == toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+      { for s in data.aws_iam_policy_document.writer[0].statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForTableBucketQueuesFunctions = {
+          keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"])
+          via  = tolist(["dynamodb.eu-west-1.amazonaws.com", "s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"])
+        }
+      }
     )
-    error_message = "With kms_key_arn the writer may use that key, and only that key."
+    error_message = "With kms_key_arn the writer may use that key, and only that key, through DynamoDB, S3, SQS and Lambda only."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sqs_queue.dlq[0].redrive_allow_policy) == { redrivePermission = "denyAll" }
+    error_message = "The writer's DLQ receives sends, never a redrive: no queue may use it as its dead-letter queue."
   }
 
   assert {
@@ -298,6 +321,40 @@ run "kms_key_and_empty_prefix" {
       aws_cloudwatch_metric_alarm.dlq_depth[0].alarm_actions == toset(["arn:aws:sns:eu-west-1:123456789012:oncall"])
     )
     error_message = "Both alarms must notify alarm_actions."
+  }
+}
+
+run "separate_keys_per_purpose_are_followed_by_the_writer" {
+  command = plan
+
+  variables {
+    kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    kms_keys = {
+      table  = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000e"
+      bucket = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"
+      logs   = "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d"
+    }
+  }
+
+  assert {
+    condition = (
+      one(one(aws_s3_bucket_server_side_encryption_configuration.this[0].rule).apply_server_side_encryption_by_default).kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b" &&
+      aws_sqs_queue.dlq[0].kms_master_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a" &&
+      aws_cloudwatch_log_group.writer[0].kms_key_id == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000d" &&
+      aws_lambda_function.writer[0].kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"
+    )
+    error_message = "The bucket and log group must use their own keys; the DLQ (no queues key given) and the environment kms_key_arn."
+  }
+
+  assert {
+    condition = (
+      { for s in data.aws_iam_policy_document.writer[0].statement : s.sid => { keys = s.resources, via = [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] } if startswith(s.sid, "UseKey") } == {
+        UseKeyForTable           = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000e"]), via = tolist(["dynamodb.eu-west-1.amazonaws.com"]) }
+        UseKeyForBucket          = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000b"]), via = tolist(["s3.eu-west-1.amazonaws.com"]) }
+        UseKeyForQueuesFunctions = { keys = toset(["arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-00000000000a"]), via = tolist(["sqs.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com"]) }
+      }
+    )
+    error_message = "The writer's grants must follow the key of each thing it touches, through that service only."
   }
 }
 
