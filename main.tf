@@ -35,7 +35,8 @@ module "ddb_stream" {
   name          = var.name
   tags          = var.tags
   alarm_actions = local.alarm_actions
-  kms_key_arn   = var.kms_key_arn
+  # The table's key: kms_keys.table, or kms_key_arn.
+  kms_key_arn = var.kms_keys.table != null ? var.kms_keys.table : var.kms_key_arn
 
   create_table           = var.table.create
   table_name             = var.table.name
@@ -57,6 +58,7 @@ module "s3_sink" {
   tags          = var.tags
   alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
 
   create_bucket                      = var.bucket.create
   bucket_name                        = var.bucket.name
@@ -92,6 +94,7 @@ module "firehose" {
   tags          = var.tags
   alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
 
   bucket_arn         = module.s3_sink.bucket_arn
   prefix             = var.bucket.prefix
@@ -118,6 +121,7 @@ module "redshift_loader" {
   tags          = var.tags
   alarm_actions = var.alarm_actions
   kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
 
   bucket_name = module.s3_sink.bucket_name
   bucket_arn  = module.s3_sink.bucket_arn
@@ -155,6 +159,7 @@ module "redshift_loader" {
   db_ssm_parameter_arn = var.redshift.db_ssm_parameter_arn
   vpc                  = var.redshift.vpc
   psycopg2_layer_arn   = var.redshift.psycopg2_layer_arn
+  psycopg2_layer_zip   = var.redshift.psycopg2_layer_zip
   copy_role_arn        = var.redshift.copy_role_arn
   create_copy_role     = var.redshift.create_copy_role
 
@@ -199,6 +204,7 @@ module "ec2_cron" {
   tags          = var.tags
   alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
 
   subnet_ids          = var.ec2_cron.subnet_ids
   instance_type       = var.ec2_cron.instance_type
@@ -232,6 +238,7 @@ module "emr_compaction" {
   tags               = var.tags
   alarm_actions      = local.alarm_actions
   kms_key_arn        = var.kms_key_arn
+  kms_keys           = var.kms_keys
   log_retention_days = var.loader.log_retention_days
 
   table_name  = var.table.name
@@ -270,6 +277,7 @@ module "backfill" {
   tags          = var.tags
   alarm_actions = local.alarm_actions
   kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
 
   mode       = var.backfill.mode
   table_name = module.ddb_stream.table_name

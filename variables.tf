@@ -9,6 +9,18 @@ variable "name" {
     condition     = can(regex("^[a-z][a-z0-9-]{0,39}$", var.name))
     error_message = "name must start with a lowercase letter and hold only lowercase letters, digits and hyphens (1-40 characters)."
   }
+
+  # Names and descriptions built from name, table.name, bucket.name, bucket.prefix and target_spec must fit AWS's
+  # limits (checks.tf lists them), or the apply fails half-way. Checked on name, the prefix of them all (the table
+  # name, their longest part, cannot carry it: target_spec's own checks read the table's key schema).
+  validation {
+    condition = length([for entry in local.check_derived : entry if length(replace(entry.value, "{name}", var.name)) > entry.limit]) == 0
+    error_message = join("\n", concat(
+      ["With table.name = \"${var.table.name}\" (${length(var.table.name)} characters), name = \"${var.name}\", bucket.name = \"${var.bucket.name}\", bucket.prefix and target_spec.schema/table, these values would exceed AWS's limits:"],
+      [for entry in local.check_derived : "- ${replace(entry.what, "{name}", var.name)}: ${length(replace(entry.value, "{name}", var.name))} characters, limit ${entry.limit}: \"${replace(entry.value, "{name}", var.name)}\"" if length(replace(entry.value, "{name}", var.name)) > entry.limit],
+      ["Shorten bucket.prefix, bucket.name, name or target_spec.schema/table (the table name of an adopted table is fixed)."],
+    ))
+  }
 }
 
 variable "aggregation" {
@@ -43,6 +55,21 @@ variable "table" {
     deletion_protection    = optional(bool)
   })
   nullable = false
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{3,255}$", var.table.name))
+    error_message = "table.name must be a DynamoDB table name: 3-255 letters, digits, '_', '-' and '.'."
+  }
+
+  validation {
+    condition     = !var.table.create || var.table.hash_key != null
+    error_message = "table.create = true needs table.hash_key, e.g. hash_key = { name = \"pk\", type = \"S\" }. To adopt an existing table instead, set table.create = false (its key schema is read from AWS)."
+  }
+
+  validation {
+    condition     = alltrue([for key in [var.table.hash_key, var.table.range_key] : key == null || try(contains(["S", "N", "B"], key.type), false)])
+    error_message = "table.hash_key.type and table.range_key.type must be S (string), N (number) or B (binary)."
+  }
 }
 
 variable "stream_mapping" {
@@ -69,14 +96,16 @@ variable "iterator_age_alarm_threshold_ms" {
 
 variable "bucket" {
   description = <<-EOT
-    The S3 bucket for change files. create = true (default) creates it (TLS-only policy, public access blocked,
-    SSE-S3 or SSE-KMS with kms_key_arn, lifecycle on raw/). create = false adopts the existing bucket `name`; its policy
-    is left alone (output tls_only_policy_json holds the statements to add). prefix is the key prefix of every object
-    ("" for none).
+    The S3 bucket for change files. create is required, so that forgetting it can never take over a bucket you own:
+    create = true creates the bucket `name` (TLS-only policy, public access blocked, SSE-S3 or SSE-KMS with kms_key_arn,
+    lifecycle on raw/); create = false adopts your existing bucket `name` and leaves its policy, lifecycle and
+    encryption alone (output tls_only_policy_json holds the statements to add). load_strategy = "s3_event" would replace
+    an adopted bucket's whole notification configuration, so it is refused with create = false unless
+    loader.s3_event.replace_bucket_notifications = true. prefix is the key prefix of every object ("" for none).
   EOT
   type = object({
     name                               = string
-    create                             = optional(bool, true)
+    create                             = optional(bool)
     prefix                             = optional(string)
     force_destroy                      = optional(bool)
     versioning_enabled                 = optional(bool)
@@ -88,6 +117,37 @@ variable "bucket" {
     }))
   })
   nullable = false
+
+  # CreateBucket in us-east-1 answers 200 OK for a bucket the caller already owns (other regions answer
+  # BucketAlreadyOwnedByYou), so a create = true defaulted by omission could plan policy, lifecycle and encryption
+  # onto an existing bucket. See the S3 API reference, CreateBucket, "BucketAlreadyOwnedByYou".
+  validation {
+    condition     = var.bucket.create != null
+    error_message = "bucket.create must be set. bucket.create = true creates a new bucket named \"${var.bucket.name}\" with this module's policy, lifecycle and encryption; bucket.create = false adopts your existing bucket \"${var.bucket.name}\" and changes none of them. (There is no default: in us-east-1 creating a bucket you already own succeeds silently, and the stack would take it over.)"
+  }
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket.name)) && !can(regex("\\.\\.|^[0-9.]+$|^xn--|-s3alias$|--ol-s3$", var.bucket.name))
+    error_message = "bucket.name must be an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, no \"..\", not an IP address."
+  }
+
+  validation {
+    condition     = var.bucket.prefix == null || can(regex("^([A-Za-z0-9_.=-]+(/[A-Za-z0-9_.=-]+)*)?$", coalesce(var.bucket.prefix, "x")))
+    error_message = "bucket.prefix must be empty or slash-separated segments of letters, digits, '_', '.', '=', '-', with no leading, trailing or doubled slash (e.g. \"cdc\" or \"teams/orders\")."
+  }
+
+  validation {
+    condition     = var.bucket.access_log_target == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", try(var.bucket.access_log_target.bucket_name, "")))
+    error_message = "bucket.access_log_target.bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)."
+  }
+
+  # aws_s3_bucket_notification owns a bucket's whole notification configuration: with s3_event it would delete
+  # whatever notifications an adopted bucket already sends (S3 API reference, PutBucketNotificationConfiguration:
+  # "This action replaces the existing notification configuration").
+  validation {
+    condition     = var.bucket.create != false || var.load_strategy != "s3_event" || try(var.loader.s3_event.replace_bucket_notifications, null) == true
+    error_message = "load_strategy = \"s3_event\" (the default) replaces the whole notification configuration of bucket \"${var.bucket.name}\", and bucket.create = false says you already own it: any notification it sends today would be deleted. Either set load_strategy = \"schedule\" (the loader lists new files every loader.schedule.rate_minutes; the bucket is left alone), or, if this stack may own the bucket's notifications, acknowledge it with loader = { s3_event = { replace_bucket_notifications = true } }."
+  }
 }
 
 variable "firehose" {
@@ -98,6 +158,22 @@ variable "firehose" {
   })
   default  = {}
   nullable = false
+
+  # modules/firehose's rules, in firehose.* words.
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "buffering_size_mb", value = var.firehose.buffering_size_mb, min = 1, max = 128 },
+        { field = "buffering_interval_seconds", value = var.firehose.buffering_interval_seconds, min = 0, max = 900 },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "buffering_size_mb", value = var.firehose.buffering_size_mb, min = 1, max = 128 },
+        { field = "buffering_interval_seconds", value = var.firehose.buffering_interval_seconds, min = 0, max = 900 },
+      ]
+    ] : [for check in checks : "firehose.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
 }
 
 variable "writer" {
@@ -112,6 +188,39 @@ variable "writer" {
   })
   default  = {}
   nullable = false
+
+  # The sink modules' rules, in writer.* words.
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "memory_size", value = var.writer.memory_size, min = 128, max = 10240 },
+        { field = "timeout", value = var.writer.timeout, min = 1, max = 900 },
+        { field = "reserved_concurrent_executions", value = var.writer.reserved_concurrent_executions, min = 1, max = null },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "memory_size", value = var.writer.memory_size, min = 128, max = 10240 },
+        { field = "timeout", value = var.writer.timeout, min = 1, max = 900 },
+        { field = "reserved_concurrent_executions", value = var.writer.reserved_concurrent_executions, min = 1, max = null },
+      ]
+    ] : [for check in checks : "writer.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
+
+  validation {
+    condition     = var.writer.tracing_mode == null || contains(["PassThrough", "Active"], coalesce(var.writer.tracing_mode, "PassThrough"))
+    error_message = "writer.tracing_mode must be PassThrough or Active."
+  }
+
+  validation {
+    condition     = var.writer.log_level == null || contains(["DEBUG", "INFO", "WARNING", "ERROR"], coalesce(var.writer.log_level, "INFO"))
+    error_message = "writer.log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+
+  validation {
+    condition     = var.writer.log_retention_days == null || contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], coalesce(var.writer.log_retention_days, 30))
+    error_message = "writer.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
 }
 
 variable "kms_key_arn" {
@@ -120,8 +229,39 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn)) || can(regex("(^alias/|:alias/)", var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
+
+  # An alias is refused rather than resolved: the key ARN goes into IAM policies' Resource element, where an alias
+  # name or alias ARN does not identify the key (KMS Developer Guide, "Specifying KMS keys in IAM policy statements"),
+  # and resolving it here would make every plan depend on kms:DescribeKey and on the alias never being re-pointed.
+  validation {
+    condition     = var.kms_key_arn == null || !can(regex("(^alias/|:alias/)", coalesce(var.kms_key_arn, "-")))
+    error_message = "kms_key_arn = \"${coalesce(var.kms_key_arn, "-")}\" is a KMS alias; give the key ARN it points to, because IAM policies grant on key ARNs, not aliases. Look it up with: aws kms describe-key --key-id ${replace(coalesce(var.kms_key_arn, "-"), "/^.*:(alias\\/)/", "$1")} --query KeyMetadata.Arn --output text  (or in Terraform: kms_key_arn = data.aws_kms_alias.<name>.target_key_arn)."
+  }
+}
+
+variable "kms_keys" {
+  description = <<-EOT
+    Separate customer managed keys per purpose, for teams that keep them apart: table (the DynamoDB table and the
+    backfill's cursor table), bucket (the CDC objects, SSE-KMS), queues (the SQS queues and the Firehose stream), logs
+    (the CloudWatch log groups). An unset entry takes kms_key_arn, which also keeps encrypting the functions'
+    environment, the schedules, EMR's local disks and the ec2_cron host's volume. Every role's KMS grant follows the key
+    that encrypts what it touches, usable only through that service (kms:ViaService).
+  EOT
+  type = object({
+    table  = optional(string)
+    bucket = optional(string)
+    queues = optional(string)
+    logs   = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for k in [var.kms_keys.table, var.kms_keys.bucket, var.kms_keys.queues, var.kms_keys.logs] : k == null ? true : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", k))])
+    error_message = "Every kms_keys entry (table, bucket, queues, logs) must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>), not an alias: IAM policies grant on key ARNs. Resolve an alias with data.aws_kms_alias.<name>.target_key_arn."
   }
 }
 
@@ -369,7 +509,8 @@ variable "redshift" {
   description = <<-EOT
     The warehouse and how the loader reaches it. kind = "provisioned" (cluster_identifier plus db_user or secret_arn) or
     "serverless" (workgroup_name); database. executor "data_api" (default; data_api_mode "async" or "poll") or "psycopg2"
-    (vpc, psycopg2_layer_arn and db_secret_arn or db_ssm_parameter_arn). COPY role: copy_role_arn, or
+    (vpc, psycopg2_layer_zip (the zip `make layer` builds; the module publishes it) or psycopg2_layer_arn (your own
+    layer), and db_secret_arn or db_ssm_parameter_arn). COPY role: copy_role_arn, or
     create_copy_role = true (then associate the copy_role_arn output with the cluster or namespace).
     Validated by modules/redshift_loader; unset optional fields take its defaults.
   EOT
@@ -387,12 +528,94 @@ variable "redshift" {
     db_secret_arn        = optional(string)
     db_ssm_parameter_arn = optional(string)
     psycopg2_layer_arn   = optional(string)
+    psycopg2_layer_zip   = optional(string)
     vpc = optional(object({
       subnet_ids         = list(string)
       security_group_ids = list(string)
     }))
   })
   nullable = false
+
+  # The rules of modules/redshift_loader (target, executor, ...), repeated here so that the error names redshift.*,
+  # what the user typed, and fires before the submodule's.
+  validation {
+    condition     = contains(["provisioned", "serverless"], var.redshift.kind)
+    error_message = "redshift.kind must be \"provisioned\" (a cluster: cluster_identifier) or \"serverless\" (a workgroup: workgroup_name)."
+  }
+
+  validation {
+    condition     = can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,126}$", var.redshift.database))
+    error_message = "redshift.database must be a Redshift database name: a letter or underscore, then up to 126 letters, digits, '_' or '$'."
+  }
+
+  validation {
+    condition = var.redshift.kind != "provisioned" || (
+      var.redshift.cluster_identifier != null && var.redshift.workgroup_name == null && (var.redshift.db_user == null) != (var.redshift.secret_arn == null)
+    )
+    error_message = "redshift.kind = \"provisioned\" needs redshift.cluster_identifier and exactly one of redshift.db_user or redshift.secret_arn, and no redshift.workgroup_name."
+  }
+
+  validation {
+    condition = var.redshift.kind != "serverless" || (
+      var.redshift.workgroup_name != null && var.redshift.cluster_identifier == null && var.redshift.db_user == null && var.redshift.secret_arn == null
+    )
+    error_message = "redshift.kind = \"serverless\" needs redshift.workgroup_name and none of redshift.cluster_identifier, redshift.db_user or redshift.secret_arn (the database user is derived from the loader's role)."
+  }
+
+  validation {
+    condition     = var.redshift.workgroup_name == null || can(regex("^[a-z0-9-]{3,64}$", coalesce(var.redshift.workgroup_name, "-")))
+    error_message = "redshift.workgroup_name must be a Redshift Serverless workgroup name: 3-64 lowercase letters, digits and hyphens."
+  }
+
+  validation {
+    condition     = var.redshift.cluster_identifier == null || (can(regex("^[a-z][a-z0-9-]{0,62}$", coalesce(var.redshift.cluster_identifier, "-"))) && !can(regex("--|-$", coalesce(var.redshift.cluster_identifier, "-"))))
+    error_message = "redshift.cluster_identifier must be a Redshift cluster identifier: 1-63 lowercase letters, digits and single hyphens, starting with a letter."
+  }
+
+  validation {
+    condition     = var.redshift.db_user == null || can(regex("^[A-Za-z_][A-Za-z0-9_$]{0,126}$", coalesce(var.redshift.db_user, "-")))
+    error_message = "redshift.db_user must be a Redshift user name: a letter or underscore, then up to 126 letters, digits, '_' or '$'."
+  }
+
+  validation {
+    condition = alltrue([
+      for arn in [var.redshift.secret_arn, var.redshift.db_secret_arn] : arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$", coalesce(arn, "-")))
+    ])
+    error_message = "redshift.secret_arn and redshift.db_secret_arn must be Secrets Manager secret ARNs (arn:aws:secretsmanager:<region>:<account>:secret:<name>)."
+  }
+
+  validation {
+    condition     = var.redshift.executor == null || contains(["data_api", "psycopg2"], coalesce(var.redshift.executor, "data_api"))
+    error_message = "redshift.executor must be \"data_api\" or \"psycopg2\"."
+  }
+
+  validation {
+    condition     = var.redshift.data_api_mode == null || contains(["async", "poll"], coalesce(var.redshift.data_api_mode, "async"))
+    error_message = "redshift.data_api_mode must be \"async\" or \"poll\"."
+  }
+
+  validation {
+    condition = var.redshift.executor != "psycopg2" || (
+      (var.redshift.psycopg2_layer_arn == null) != (var.redshift.psycopg2_layer_zip == null) && (var.redshift.db_secret_arn == null) != (var.redshift.db_ssm_parameter_arn == null) &&
+      try(length(var.redshift.vpc.subnet_ids) > 0 && length(var.redshift.vpc.security_group_ids) > 0, false)
+    )
+    error_message = "redshift.executor = \"psycopg2\" needs exactly one of redshift.psycopg2_layer_zip (the zip `make layer` builds) or redshift.psycopg2_layer_arn, exactly one of redshift.db_secret_arn or redshift.db_ssm_parameter_arn, and redshift.vpc with at least one subnet_id and one security_group_id."
+  }
+
+  validation {
+    condition     = var.redshift.psycopg2_layer_zip == null || try(endswith(var.redshift.psycopg2_layer_zip, ".zip") && fileexists(var.redshift.psycopg2_layer_zip), false)
+    error_message = "redshift.psycopg2_layer_zip must name an existing .zip: run `make layer` in this module's repository (it writes .build/layers/psycopg2-binary-<version>-py3.12-x86_64.zip), or give redshift.psycopg2_layer_arn."
+  }
+
+  validation {
+    condition     = (var.redshift.copy_role_arn == null) == (var.redshift.create_copy_role == true)
+    error_message = "Set exactly one of redshift.copy_role_arn (a role already associated with the cluster or workgroup) or redshift.create_copy_role = true (then associate the copy_role_arn output with it)."
+  }
+
+  validation {
+    condition     = var.redshift.copy_role_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$", coalesce(var.redshift.copy_role_arn, "-")))
+    error_message = "redshift.copy_role_arn must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)."
+  }
 }
 
 variable "target_spec" {
@@ -414,13 +637,79 @@ variable "target_spec" {
     key_column_names = optional(map(string))
   })
   nullable = false
+
+  # What the loader refuses with ConfigError at every load (lambda_src/ddb_cdc/warehouse/model.py and identifiers.py),
+  # refused here at plan time instead, in target_spec's words. The column list (key columns after key_column_names,
+  # declared columns, "doc" in document mode) is spelled out in each rule: a validation may not read a local value
+  # that reads the variable it validates (Terraform reports a cycle), and HCL has no functions of our own.
+  # For each rule, "for cols in [<the column list>]" binds the list once.
+  validation {
+    condition = (
+      can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", var.target_spec.schema)) && can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", var.target_spec.table)) &&
+      !contains(local.sql_reserved_words, lower(var.target_spec.schema)) && !contains(local.sql_reserved_words, lower(var.target_spec.table)) &&
+      !startswith(lower(var.target_spec.schema), "pg_")
+    )
+    error_message = "target_spec.schema (\"${var.target_spec.schema}\") and target_spec.table (\"${var.target_spec.table}\") must be SQL names (letters, digits and underscores, not starting with a digit, at most 127) that are not reserved SQL words (lambda_src/ddb_cdc/warehouse/reserved_words.json), and the schema must not start with pg_."
+  }
+
+  validation {
+    condition     = length(var.target_spec.table) <= 119 && !contains(["cdc_stage", "cdc_latest", "cdc_ledger"], lower(var.target_spec.table))
+    error_message = "target_spec.table = \"${var.target_spec.table}\": at most 119 characters (the loader adds _history and _current), and not cdc_stage, cdc_latest or cdc_ledger (the load's own tables)."
+  }
+
+  validation {
+    condition = var.target_spec != null && alltrue([
+      for key in local.check_key_attributes : length(key.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", key.name))
+    ])
+    error_message = "The table's key attribute names must be at most 127 characters without double quotes, backslashes or control characters (the loader reads them as JSON path segments); refused: ${join(", ", [for key in local.check_key_attributes : "\"${key.name}\"" if !(length(key.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", key.name)))])}."
+  }
+
+  validation {
+    condition = alltrue([for cols in [[for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }]] : alltrue([for c in cols : can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", c.column))])])
+    error_message = join(" ", flatten([for cols in [[for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }]] : [
+      for c in cols : (c.mapped ?
+        "${c.from} = \"${c.column}\" is not a SQL column name (letters, digits and underscores, not starting with a digit, at most 127)." :
+        "Key attribute \"${c.attribute}\" of table ${var.table.name} is not a SQL column name (letters, digits and underscores, not starting with a digit, at most 127): name its column in target_spec.key_column_names, e.g. key_column_names = { \"${c.attribute}\" = \"${replace(replace(c.column, "/[^a-z0-9_]/", "_"), "/^([0-9])/", "_$1")}\" }."
+      ) if !can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", c.column))
+    ]]))
+  }
+
+  validation {
+    condition = alltrue([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : alltrue([for c in cols : !contains(local.sql_reserved_words, c.column)])])
+    error_message = join(" ", concat(
+      flatten([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : [for c in cols : "Column \"${c.column}\" (${c.from}) is a reserved SQL word, which the loader refuses." if contains(local.sql_reserved_words, c.column)]]),
+      ["Choose another name: for a key attribute, target_spec.key_column_names = { <attribute> = \"<column>\" } (e.g. { user = \"user_id\" }); for a declared column, rename it in target_spec.columns. The list: lambda_src/ddb_cdc/warehouse/reserved_words.json."],
+    ))
+  }
+
+  validation {
+    condition     = alltrue([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : alltrue([for c in cols : !startswith(c.column, "_cdc_")])])
+    error_message = "Column names starting with _cdc_ are the loader's own metadata columns (_cdc_key, _cdc_op, ...); rename ${join(", ", flatten([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : [for c in cols : "${c.from} (\"${c.column}\")" if startswith(c.column, "_cdc_")]]))}."
+  }
+
+  validation {
+    condition = alltrue([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : alltrue([for c in cols : length([for o in cols : o if o.column == c.column]) == 1])])
+    error_message = join(" ", concat(
+      flatten([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : [
+        for name in distinct([for c in cols : c.column if length([for o in cols : o if o.column == c.column]) > 1]) :
+        "Column \"${name}\" is used ${length([for o in cols : o if o.column == name])} times: ${join(", ", [for o in cols : o.from if o.column == name])}."
+      ]]),
+      ["Column names are compared lower-cased (Redshift folds unquoted names); give each its own name (a key column's through target_spec.key_column_names)."],
+    ))
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(coalesce(var.target_spec.key_column_types, {})) : contains([for key in local.check_key_attributes : key.name], name)])
+    error_message = "target_spec.key_column_types may only name the table's key attributes (${join(", ", [for key in local.check_key_attributes : "\"${key.name}\""])}); it names ${join(", ", [for name in keys(coalesce(var.target_spec.key_column_types, {})) : "\"${name}\"" if !contains([for key in local.check_key_attributes : key.name], name)])}."
+  }
 }
 
 variable "loader" {
   description = <<-EOT
     Loader tuning; unset fields take modules/redshift_loader's defaults: s3_event (batch_size, maximum_batching_window_in_seconds,
-    max_receive_count, reconcile_rate_minutes = 60: how often a scheduled pass loads every file not yet in the ledger),
-    schedule, async_invocation, sns_topic_arn (your own alert topic; null: one is created), sns_topic_kms_key_arn (your
+    max_receive_count, reconcile_rate_minutes = 60: how often a scheduled pass loads every file not yet in the ledger,
+    replace_bucket_notifications: must be true to use s3_event with an adopted bucket, whose existing notification
+    configuration this stack then replaces), schedule, async_invocation, sns_topic_arn (your own alert topic; null: one is created), sns_topic_kms_key_arn (your
     key for the created topic; null: a key is created that CloudWatch and EventBridge may use), max_file_failures,
     schedule_lookback_hours, metric_namespace, lag_alarm_threshold_seconds, memory_size, timeout, completion_memory_size,
     completion_timeout, connect_timeout_seconds, statement_timeout_ms, log_level, log_retention_days.
@@ -431,6 +720,7 @@ variable "loader" {
       maximum_batching_window_in_seconds = optional(number)
       max_receive_count                  = optional(number)
       reconcile_rate_minutes             = optional(number)
+      replace_bucket_notifications       = optional(bool)
     }))
     schedule = optional(object({
       rate_minutes                 = optional(number)
@@ -458,6 +748,105 @@ variable "loader" {
   })
   default  = {}
   nullable = false
+
+  # modules/redshift_loader's rules, in loader.* words.
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "max_file_failures", value = var.loader.max_file_failures, min = 1, max = 100 },
+        { field = "schedule_lookback_hours", value = var.loader.schedule_lookback_hours, min = 1, max = 720 },
+        { field = "lag_alarm_threshold_seconds", value = var.loader.lag_alarm_threshold_seconds, min = 60, max = null },
+        { field = "memory_size", value = var.loader.memory_size, min = 128, max = 10240 },
+        { field = "timeout", value = var.loader.timeout, min = 30, max = 900 },
+        { field = "completion_memory_size", value = var.loader.completion_memory_size, min = 128, max = 10240 },
+        { field = "completion_timeout", value = var.loader.completion_timeout, min = 10, max = 900 },
+        { field = "connect_timeout_seconds", value = var.loader.connect_timeout_seconds, min = 1, max = 120 },
+        { field = "statement_timeout_ms", value = var.loader.statement_timeout_ms, min = 1000, max = null },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "max_file_failures", value = var.loader.max_file_failures, min = 1, max = 100 },
+        { field = "schedule_lookback_hours", value = var.loader.schedule_lookback_hours, min = 1, max = 720 },
+        { field = "lag_alarm_threshold_seconds", value = var.loader.lag_alarm_threshold_seconds, min = 60, max = null },
+        { field = "memory_size", value = var.loader.memory_size, min = 128, max = 10240 },
+        { field = "timeout", value = var.loader.timeout, min = 30, max = 900 },
+        { field = "completion_memory_size", value = var.loader.completion_memory_size, min = 128, max = 10240 },
+        { field = "completion_timeout", value = var.loader.completion_timeout, min = 10, max = 900 },
+        { field = "connect_timeout_seconds", value = var.loader.connect_timeout_seconds, min = 1, max = 120 },
+        { field = "statement_timeout_ms", value = var.loader.statement_timeout_ms, min = 1000, max = null },
+      ]
+    ] : [for check in checks : "loader.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
+
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "batch_size", value = try(var.loader.s3_event.batch_size, null), min = 1, max = 10000 },
+        { field = "maximum_batching_window_in_seconds", value = try(var.loader.s3_event.maximum_batching_window_in_seconds, null), min = 0, max = 300 },
+        { field = "max_receive_count", value = try(var.loader.s3_event.max_receive_count, null), min = 1, max = 1000 },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "batch_size", value = try(var.loader.s3_event.batch_size, null), min = 1, max = 10000 },
+        { field = "maximum_batching_window_in_seconds", value = try(var.loader.s3_event.maximum_batching_window_in_seconds, null), min = 0, max = 300 },
+        { field = "max_receive_count", value = try(var.loader.s3_event.max_receive_count, null), min = 1, max = 1000 },
+      ]
+    ] : [for check in checks : "loader.s3_event.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
+
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "rate_minutes", value = try(var.loader.schedule.rate_minutes, null), min = 1, max = 1440 },
+        { field = "maximum_retry_attempts", value = try(var.loader.schedule.maximum_retry_attempts, null), min = 0, max = 185 },
+        { field = "maximum_event_age_in_seconds", value = try(var.loader.schedule.maximum_event_age_in_seconds, null), min = 60, max = 86400 },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "rate_minutes", value = try(var.loader.schedule.rate_minutes, null), min = 1, max = 1440 },
+        { field = "maximum_retry_attempts", value = try(var.loader.schedule.maximum_retry_attempts, null), min = 0, max = 185 },
+        { field = "maximum_event_age_in_seconds", value = try(var.loader.schedule.maximum_event_age_in_seconds, null), min = 60, max = 86400 },
+      ]
+    ] : [for check in checks : "loader.schedule.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
+
+  validation {
+    condition = alltrue([for checks in [
+      [
+        { field = "maximum_retry_attempts", value = try(var.loader.async_invocation.maximum_retry_attempts, null), min = 0, max = 2 },
+        { field = "maximum_event_age_in_seconds", value = try(var.loader.async_invocation.maximum_event_age_in_seconds, null), min = 60, max = 21600 },
+      ]
+    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
+    error_message = join(" ", flatten([for checks in [
+      [
+        { field = "maximum_retry_attempts", value = try(var.loader.async_invocation.maximum_retry_attempts, null), min = 0, max = 2 },
+        { field = "maximum_event_age_in_seconds", value = try(var.loader.async_invocation.maximum_event_age_in_seconds, null), min = 60, max = 21600 },
+      ]
+    ] : [for check in checks : "loader.async_invocation.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+  }
+
+  validation {
+    condition     = var.loader.log_level == null || contains(["DEBUG", "INFO", "WARNING", "ERROR"], coalesce(var.loader.log_level, "INFO"))
+    error_message = "loader.log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+
+  validation {
+    condition     = var.loader.log_retention_days == null || contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], coalesce(var.loader.log_retention_days, 30))
+    error_message = "loader.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
+  }
+
+  validation {
+    condition     = var.loader.metric_namespace == null || (can(regex("^[A-Za-z0-9._/#:-]{1,255}$", coalesce(var.loader.metric_namespace, "-"))) && !startswith(coalesce(var.loader.metric_namespace, "-"), "AWS/"))
+    error_message = "loader.metric_namespace must be 1-255 characters of letters, digits and . _ / # : - and must not start with \"AWS/\"."
+  }
+
+  validation {
+    condition     = var.loader.sns_topic_arn == null || can(regex("^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_.-]+$", coalesce(var.loader.sns_topic_arn, "-")))
+    error_message = "loader.sns_topic_arn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<topic>)."
+  }
 
   validation {
     condition     = try(var.loader.s3_event.reconcile_rate_minutes, null) == null || try(floor(var.loader.s3_event.reconcile_rate_minutes) == var.loader.s3_event.reconcile_rate_minutes && var.loader.s3_event.reconcile_rate_minutes >= 1 && var.loader.s3_event.reconcile_rate_minutes <= 1440, false)

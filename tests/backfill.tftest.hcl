@@ -77,6 +77,7 @@ variables {
   }
   bucket = {
     name   = "orders-cdc-changes"
+    create = true
     prefix = "cdc"
   }
   redshift = {

@@ -43,6 +43,7 @@ variables {
   }
   bucket = {
     name   = "orders-cdc-changes"
+    create = true
     prefix = "cdc"
   }
   redshift = {

@@ -101,6 +101,7 @@ variables {
   }
   bucket = {
     name   = "orders-cdc-changes"
+    create = true
     prefix = "cdc"
   }
   redshift = {

@@ -63,6 +63,7 @@ variables {
   }
   bucket = {
     name   = "orders-cdc-changes"
+    create = true
     prefix = "cdc"
   }
   redshift = {

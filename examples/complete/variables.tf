@@ -42,10 +42,10 @@ variable "stream_mapping" {
 }
 
 variable "bucket" {
-  description = "The change-file bucket (see the root module's `bucket` input)."
+  description = "The change-file bucket (see the root module's `bucket` input; create is required: true creates it, false adopts yours)."
   type = object({
     name                               = string
-    create                             = optional(bool, true)
+    create                             = optional(bool)
     prefix                             = optional(string)
     force_destroy                      = optional(bool)
     versioning_enabled                 = optional(bool)
@@ -258,6 +258,7 @@ variable "loader" {
       maximum_batching_window_in_seconds = optional(number)
       max_receive_count                  = optional(number)
       reconcile_rate_minutes             = optional(number)
+      replace_bucket_notifications       = optional(bool)
     }))
     schedule = optional(object({
       rate_minutes                 = optional(number)

@@ -19,6 +19,10 @@ def _terraform_dirs() -> list[Path]:
         base = REPO_ROOT / parent
         if base.is_dir():
             dirs += sorted(d for d in base.iterdir() if d.is_dir() and any(d.glob("*.tf")))
+    # The consumer configuration that adopts existing infrastructure and calls the module by relative path (issue 13).
+    consumer = REPO_ROOT / "tests" / "consumer"
+    if any(consumer.glob("*.tf")):
+        dirs.append(consumer)
     return dirs
 
 

@@ -64,7 +64,8 @@ variables {
     hash_key = { name = "order_id", type = "S" }
   }
   bucket = {
-    name = "orders-cdc-changes"
+    name   = "orders-cdc-changes"
+    create = true
   }
   target_spec = {
     schema = "cdc"
@@ -238,5 +239,35 @@ run "ec2_cron_passes_through_to_the_loader_host" {
   assert {
     condition     = output.ec2_cron_autoscaling_group_name == "orders-cdc-ec2-loader" && output.ec2_cron_log_group_name == "/ddb-cdc/orders-cdc/ec2-loader"
     error_message = "The example must pass ec2_cron through to the root module's loader host."
+  }
+}
+
+# The example forwards target_spec whole, key_column_names included: were it dropped (issue 13), the key attribute
+# order-id would have no SQL column and the root module would refuse the plan.
+run "key_column_names_reach_the_module" {
+  command = plan
+
+  variables {
+    table = {
+      name     = "orders"
+      create   = true
+      hash_key = { name = "order-id", type = "S" }
+    }
+    redshift = {
+      kind             = "serverless"
+      database         = "dev"
+      workgroup_name   = "analytics"
+      create_copy_role = true
+    }
+    target_spec = {
+      schema           = "cdc"
+      table            = "orders"
+      key_column_names = { "order-id" = "order_id" }
+    }
+  }
+
+  assert {
+    condition     = module.cdc.table_key.hash_key.name == "order-id"
+    error_message = "The example must plan a key attribute named order-id with its key_column_names mapping."
   }
 }

@@ -18,8 +18,10 @@ SQL. Its rules are deliberately narrower than what either database accepts:
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from importlib import resources
 from typing import Final, Literal
 
 Dialect = Literal["redshift", "postgresql"]
@@ -35,155 +37,20 @@ _UNSAFE_IN_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
 
 # Names that would need quoting whenever a user writes SQL against the tables by hand.
 # Everything we emit is quoted, so these are refused for the users' sake, not ours. The
-# list is PostgreSQL's reserved key words (its documentation's "reserved" column) plus
-# the reserved words in Redshift's documentation that are plausible column names.
-RESERVED_WORDS: Final = frozenset(
-    [
-        "all",
-        "analyse",
-        "analyze",
-        "and",
-        "any",
-        "array",
-        "as",
-        "asc",
-        "asymmetric",
-        "authorization",
-        "binary",
-        "both",
-        "case",
-        "cast",
-        "check",
-        "collate",
-        "column",
-        "concurrently",
-        "constraint",
-        "create",
-        "cross",
-        "current_catalog",
-        "current_date",
-        "current_role",
-        "current_schema",
-        "current_time",
-        "current_timestamp",
-        "current_user",
-        "default",
-        "deferrable",
-        "desc",
-        "distinct",
-        "do",
-        "else",
-        "end",
-        "except",
-        "false",
-        "fetch",
-        "for",
-        "foreign",
-        "freeze",
-        "from",
-        "full",
-        "grant",
-        "group",
-        "having",
-        "ilike",
-        "in",
-        "initially",
-        "inner",
-        "intersect",
-        "into",
-        "is",
-        "isnull",
-        "join",
-        "lateral",
-        "leading",
-        "left",
-        "like",
-        "limit",
-        "localtime",
-        "localtimestamp",
-        "natural",
-        "not",
-        "notnull",
-        "null",
-        "offset",
-        "on",
-        "only",
-        "or",
-        "order",
-        "outer",
-        "overlaps",
-        "placing",
-        "primary",
-        "references",
-        "returning",
-        "right",
-        "select",
-        "session_user",
-        "similar",
-        "some",
-        "symmetric",
-        "system_user",
-        "table",
-        "tablesample",
-        "then",
-        "to",
-        "trailing",
-        "true",
-        "union",
-        "unique",
-        "user",
-        "using",
-        "variadic",
-        "verbose",
-        "when",
-        "where",
-        "window",
-        "with",
-        "backup",
-        "blanksasnull",
-        "credentials",
-        "delta",
-        "disable",
-        "emptyasnull",
-        "encode",
-        "encrypt",
-        "encryption",
-        "explicit",
-        "globaldict256",
-        "identity",
-        "ignore",
-        "minus",
-        "new",
-        "off",
-        "offline",
-        "oid",
-        "old",
-        "open",
-        "parallel",
-        "partition",
-        "percent",
-        "permissions",
-        "pivot",
-        "raw",
-        "readratio",
-        "recover",
-        "rejectlog",
-        "resort",
-        "respect",
-        "restore",
-        "snapshot",
-        "sysdate",
-        "system",
-        "tag",
-        "timestamp",
-        "top",
-        "truncatecolumns",
-        "unnest",
-        "unpivot",
-        "wallet",
-        "without",
-    ]
-)
+# list lives in reserved_words.json next to this file (its "about" says where the words
+# come from), because the Terraform module reads the same file to refuse these names at
+# plan time: one list, two readers.
+RESERVED_WORDS_FILE: Final = "reserved_words.json"
+
+
+def _load_reserved_words() -> frozenset[str]:
+    data = json.loads(
+        resources.files("ddb_cdc.warehouse").joinpath(RESERVED_WORDS_FILE).read_text(encoding="utf-8")
+    )
+    return frozenset(word.lower() for word in data["words"])
+
+
+RESERVED_WORDS: Final = _load_reserved_words()
 
 
 class ConfigError(ValueError):

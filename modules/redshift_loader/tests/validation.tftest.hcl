@@ -843,3 +843,31 @@ run "target_spec_rejects_an_invalid_key_column_name" {
 
   expect_failures = [var.target_spec]
 }
+
+run "target_spec_accepts_a_key_attribute_that_is_not_a_sql_name_when_its_column_is" {
+  command = plan
+
+  variables {
+    target_spec = { schema = "cdc", table = "orders", keys = [{ name = "order-id", type = "S", column = "order_id" }] }
+  }
+}
+
+run "target_spec_rejects_a_key_attribute_that_is_not_a_sql_name_without_a_column" {
+  command = plan
+
+  variables {
+    target_spec = { schema = "cdc", table = "orders", keys = [{ name = "order-id", type = "S" }] }
+  }
+
+  expect_failures = [var.target_spec]
+}
+
+run "target_spec_rejects_a_key_attribute_with_a_double_quote_even_with_a_column" {
+  command = plan
+
+  variables {
+    target_spec = { schema = "cdc", table = "orders", keys = [{ name = "order\"id", type = "S", column = "order_id" }] }
+  }
+
+  expect_failures = [var.target_spec]
+}
