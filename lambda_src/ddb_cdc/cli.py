@@ -1,7 +1,11 @@
-"""The operator CLI: ``python -m ddb_cdc.cli {init,load,reconcile,replay,status,quarantine,release,backfill}``.
+"""The operator CLI: ``ddb-cdc {init,load,reconcile,replay,status,quarantine,release,backfill}``
+(the console script; ``python -m ddb_cdc.cli`` is the same).
 
 Reads the same ``CDC_*`` environment as the loader Lambda (flags override a few), so
 the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's code.
+``--from-lambda FUNCTION`` takes that environment from the deployed loader function instead
+(``lambda:GetFunctionConfiguration``; the module output ``loader_function_name``), so
+``ddb-cdc --from-lambda <name>-loader status`` needs nothing copied by hand.
 Prints one JSON document on stdout; logs go to stdout as JSON lines too, so redirect
 or filter as needed. Exit status: 0 done, 1 a load failed, 2 bad usage or configuration.
 
@@ -19,6 +23,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from ddb_cdc import obs
@@ -38,8 +43,13 @@ def _hour(value: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="python -m ddb_cdc.cli", description="DynamoDB CDC -> Redshift loader"
+    prog = "ddb-cdc" if Path(sys.argv[0]).name == "ddb-cdc" else "python -m ddb_cdc.cli"
+    root = argparse.ArgumentParser(prog=prog, description="DynamoDB CDC -> Redshift loader")
+    root.add_argument(
+        "--from-lambda",
+        metavar="FUNCTION",
+        help="read the configuration from this deployed loader function (name or ARN; output "
+        "loader_function_name) instead of CDC_* variables; with backfill, the backfill function",
     )
     root.add_argument("--table", help="override CDC_TABLE_NAME (the DynamoDB source table)")
     root.add_argument("--bucket", help="override CDC_BUCKET")
@@ -99,6 +109,71 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+class DeployedConfigError(Exception):
+    """The deployed function's configuration cannot be read or is not a loader's."""
+
+
+def _lambda_client(function: str) -> Any:
+    import boto3  # deferred: `--help` and bad usage need no AWS clients
+
+    from ddb_cdc.adapters import CLIENT_CONFIG
+
+    region = _arn_region(function)
+    if region:
+        # Every client of this run talks to the function's region, as the function itself does.
+        boto3.setup_default_session(region_name=region)
+    return boto3.client("lambda", config=CLIENT_CONFIG)
+
+
+def _arn_region(function: str) -> str | None:
+    parts = function.split(":")
+    return parts[3] if function.startswith("arn:") and len(parts) >= 7 and parts[3] else None
+
+
+def deployed_environment(function: str, client: Any, env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without its ``CDC_*`` variables, plus the deployed function's environment.
+
+    The local ``CDC_*`` variables are dropped, so a shell set up for another pipeline cannot mix into
+    this one. Values are never printed: errors name the function and the variable, not what it holds.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        deployed = client.get_function_configuration(FunctionName=function)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "error")
+        hint = {
+            "ResourceNotFoundException": "no such function in this region (use the output loader_function_name, "
+            "or its ARN for another region)",
+            "AccessDeniedException": "your credentials need lambda:GetFunctionConfiguration on it",
+        }.get(code, "see the AWS error code")
+        raise DeployedConfigError(f"cannot read function {function}: {code}: {hint}") from None
+    except BotoCoreError as exc:
+        raise DeployedConfigError(f"cannot read function {function}: {type(exc).__name__}") from None
+    environment = deployed.get("Environment") or {}
+    if environment.get("Error"):
+        # Lambda could not decrypt the environment for this caller (its KMS key).
+        code = environment["Error"].get("ErrorCode", "error")
+        raise DeployedConfigError(
+            f"cannot read the environment of function {function}: {code} "
+            "(your credentials need kms:Decrypt on the function's key)"
+        )
+    variables = dict(environment.get("Variables") or {})
+    if "CDC_BACKFILL_MODE" in variables:
+        raise DeployedConfigError(
+            f"function {function} is the backfill function: use `backfill ... --function {function}` "
+            "or give the loader (output loader_function_name)"
+        )
+    if "CDC_TARGET_SPEC" not in variables or "CDC_BUCKET" not in variables:
+        raise DeployedConfigError(
+            f"function {function} is not a loader function (no CDC_TARGET_SPEC or CDC_BUCKET in its "
+            "environment; use the output loader_function_name)"
+        )
+    merged = {name: value for name, value in env.items() if not name.startswith("CDC_")}
+    merged.update(variables)
+    return merged
+
+
 def _environment(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, str]:
     merged = dict(env)
     for flag, name in (
@@ -142,19 +217,31 @@ def main(
     argv: Sequence[str] | None = None,
     env: Mapping[str, str] | None = None,
     service: LoaderService | None = None,
+    lambda_client: Any = None,
+    build: Any = build_service,
 ) -> int:
     args = parser().parse_args(argv)
+    base = os.environ if env is None else env
     if args.command == "backfill":
         from ddb_cdc.backfill.cli import main as backfill_main
 
-        return backfill_main(args, os.environ if env is None else env)
+        if args.from_lambda and not args.function:
+            args.function = args.from_lambda
+        return backfill_main(args, base)
     if service is None:
         try:
-            config = LoaderConfig.from_env(_environment(args, os.environ if env is None else env))
-        except ConfigError as exc:
-            print(f"configuration error: {exc}", file=sys.stderr)
+            if args.from_lambda:
+                client = lambda_client if lambda_client is not None else _lambda_client(args.from_lambda)
+                base = deployed_environment(args.from_lambda, client, base)
+            config = LoaderConfig.from_env(_environment(args, base))
+        except DeployedConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
             return 2
-        service = build_service(config, obs.configure(config.log_level))
+        except ConfigError as exc:
+            source = f" (from function {args.from_lambda})" if args.from_lambda else ""
+            print(f"configuration error{source}: {exc}", file=sys.stderr)
+            return 2
+        service = build(config, obs.configure(config.log_level))
     try:
         result = run(args, service)
     except (LoadsFailed, LoadFailed) as exc:
