@@ -238,7 +238,7 @@ variable "kms_key_arn" {
   # and resolving it here would make every plan depend on kms:DescribeKey and on the alias never being re-pointed.
   validation {
     condition     = var.kms_key_arn == null || !can(regex("(^alias/|:alias/)", coalesce(var.kms_key_arn, "-")))
-    error_message = "kms_key_arn = \"${coalesce(var.kms_key_arn, "-")}\" is a KMS alias; give the key ARN it points to, because IAM policies grant on key ARNs, not aliases. Look it up with: aws kms describe-key --key-id ${replace(coalesce(var.kms_key_arn, "-"), "/^.*:(alias\\/)/", "$1")} --query KeyMetadata.Arn --output text  (or in Terraform: kms_key_arn = data.aws_kms_alias.<name>.target_key_arn)."
+    error_message = format("kms_key_arn = %q is a KMS alias; give the key ARN it points to, because IAM policies grant on key ARNs, not aliases. Look it up with: aws kms describe-key --key-id %s --query KeyMetadata.Arn --output text  (or in Terraform: kms_key_arn = data.aws_kms_alias.<name>.target_key_arn).", coalesce(var.kms_key_arn, "-"), replace(coalesce(var.kms_key_arn, "-"), "/^.*:(alias\\/)/", "$1"))
   }
 }
 
@@ -661,7 +661,7 @@ variable "target_spec" {
     condition = var.target_spec != null && alltrue([
       for key in local.check_key_attributes : length(key.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", key.name))
     ])
-    error_message = "The table's key attribute names must be at most 127 characters without double quotes, backslashes or control characters (the loader reads them as JSON path segments); refused: ${join(", ", [for key in local.check_key_attributes : "\"${key.name}\"" if !(length(key.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", key.name)))])}."
+    error_message = format("The table's key attribute names must be at most 127 characters without double quotes, backslashes or control characters (the loader reads them as JSON path segments); refused: %s.", join(", ", [for key in local.check_key_attributes : format("%q", key.name) if !(length(key.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", key.name)))]))
   }
 
   validation {
@@ -684,7 +684,7 @@ variable "target_spec" {
 
   validation {
     condition     = alltrue([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : alltrue([for c in cols : !startswith(c.column, "_cdc_")])])
-    error_message = "Column names starting with _cdc_ are the loader's own metadata columns (_cdc_key, _cdc_op, ...); rename ${join(", ", flatten([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : [for c in cols : "${c.from} (\"${c.column}\")" if startswith(c.column, "_cdc_")]]))}."
+    error_message = format("Column names starting with _cdc_ are the loader's own metadata columns (_cdc_key, _cdc_op, ...); rename %s.", join(", ", flatten([for cols in [concat([for key in local.check_key_attributes : { from = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name) ? "target_spec.key_column_names[\"${key.name}\"]" : "key attribute \"${key.name}\"", attribute = key.name, mapped = contains(keys(coalesce(var.target_spec.key_column_names, {})), key.name), column = lower(lookup(coalesce(var.target_spec.key_column_names, {}), key.name, key.name)) }], [for index, column in coalesce(var.target_spec.columns, []) : { from = "target_spec.columns[${index}].name", attribute = "", mapped = false, column = lower(column.name) } if coalesce(var.target_spec.mode, "document") == "columns"], [for doc in ["doc"] : { from = "the document column of mode = \"document\"", attribute = "", mapped = false, column = doc } if coalesce(var.target_spec.mode, "document") == "document"])] : [for c in cols : format("%s (%q)", c.from, c.column) if startswith(c.column, "_cdc_")]])))
   }
 
   validation {
@@ -700,7 +700,7 @@ variable "target_spec" {
 
   validation {
     condition     = alltrue([for name in keys(coalesce(var.target_spec.key_column_types, {})) : contains([for key in local.check_key_attributes : key.name], name)])
-    error_message = "target_spec.key_column_types may only name the table's key attributes (${join(", ", [for key in local.check_key_attributes : "\"${key.name}\""])}); it names ${join(", ", [for name in keys(coalesce(var.target_spec.key_column_types, {})) : "\"${name}\"" if !contains([for key in local.check_key_attributes : key.name], name)])}."
+    error_message = format("target_spec.key_column_types may only name the table's key attributes (%s); it names %s.", join(", ", [for key in local.check_key_attributes : format("%q", key.name)]), join(", ", [for name in keys(coalesce(var.target_spec.key_column_types, {})) : format("%q", name) if !contains([for key in local.check_key_attributes : key.name], name)]))
   }
 }
 

@@ -567,7 +567,7 @@ variable "target_spec" {
       length(k.name) >= 1 && length(k.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", k.name)) &&
       (k.column != null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name)))
     ])
-    error_message = "Every target_spec.keys entry needs a name of 1-127 characters without double quotes, backslashes or control characters, and a column when the name is not a SQL name (^[A-Za-z_][A-Za-z0-9_]{0,126}$); refused: ${join(", ", [for k in var.target_spec.keys : "\"${k.name}\"" if !(length(k.name) >= 1 && length(k.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", k.name)) && (k.column != null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name))))])}."
+    error_message = format("Every target_spec.keys entry needs a name of 1-127 characters without double quotes, backslashes or control characters, and a column when the name is not a SQL name (^[A-Za-z_][A-Za-z0-9_]{0,126}$); refused: %s.", join(", ", [for k in var.target_spec.keys : format("%q", k.name) if !(length(k.name) >= 1 && length(k.name) <= 127 && !can(regex("[\"\\\\\\x00-\\x1f\\x7f-\\x9f]", k.name)) && (k.column != null || can(regex("^[A-Za-z_][A-Za-z0-9_]{0,126}$", k.name))))]))
   }
 
   validation {
