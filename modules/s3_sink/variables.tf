@@ -74,9 +74,8 @@ variable "kms_keys" {
 # ---------------------------------------------------------------------------
 
 variable "create_bucket" {
-  description = "Controls whether this module creates the CDC bucket (true) or adopts the existing bucket named bucket_name (false). An adopted bucket's policy, encryption, versioning and lifecycle are left as they are."
+  description = "Required, with no default so that forgetting it can never take over a bucket you own: true creates the CDC bucket bucket_name (in us-east-1 creating a bucket you already own succeeds silently); false adopts the existing bucket bucket_name and leaves its policy, encryption, versioning and lifecycle as they are."
   type        = bool
-  default     = true
   nullable    = false
 }
 

@@ -12,6 +12,7 @@ mock_provider "aws" {
 
 variables {
   name                    = "orders-cdc"
+  create_bucket           = true
   bucket_name             = "acme-orders-cdc"
   table_name              = "orders"
   stream_arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
