@@ -160,6 +160,8 @@ module "redshift_loader" {
   vpc                  = var.redshift.vpc
   psycopg2_layer_arn   = var.redshift.psycopg2_layer_arn
   psycopg2_layer_zip   = var.redshift.psycopg2_layer_zip
+  db_sslmode           = var.redshift.db_sslmode
+  db_sslrootcert       = var.redshift.db_sslrootcert
   copy_role_arn        = var.redshift.copy_role_arn
   create_copy_role     = var.redshift.create_copy_role
 

@@ -510,7 +510,9 @@ variable "redshift" {
     The warehouse and how the loader reaches it. kind = "provisioned" (cluster_identifier plus db_user or secret_arn) or
     "serverless" (workgroup_name); database. executor "data_api" (default; data_api_mode "async" or "poll") or "psycopg2"
     (vpc, psycopg2_layer_zip (the zip `make layer` builds; the module publishes it) or psycopg2_layer_arn (your own
-    layer), and db_secret_arn or db_ssm_parameter_arn). COPY role: copy_role_arn, or
+    layer), db_secret_arn or db_ssm_parameter_arn, and db_sslmode: "verify-full" by default, so the secret's host
+    must be the endpoint the certificate names; "verify-ca" or "require" to relax it; db_sslrootcert for your own CA
+    bundle inside the function). COPY role: copy_role_arn, or
     create_copy_role = true (then associate the copy_role_arn output with the cluster or namespace).
     Validated by modules/redshift_loader; unset optional fields take its defaults.
   EOT
@@ -529,6 +531,8 @@ variable "redshift" {
     db_ssm_parameter_arn = optional(string)
     psycopg2_layer_arn   = optional(string)
     psycopg2_layer_zip   = optional(string)
+    db_sslmode           = optional(string)
+    db_sslrootcert       = optional(string)
     vpc = optional(object({
       subnet_ids         = list(string)
       security_group_ids = list(string)
@@ -600,6 +604,11 @@ variable "redshift" {
       try(length(var.redshift.vpc.subnet_ids) > 0 && length(var.redshift.vpc.security_group_ids) > 0, false)
     )
     error_message = "redshift.executor = \"psycopg2\" needs exactly one of redshift.psycopg2_layer_zip (the zip `make layer` builds) or redshift.psycopg2_layer_arn, exactly one of redshift.db_secret_arn or redshift.db_ssm_parameter_arn, and redshift.vpc with at least one subnet_id and one security_group_id."
+  }
+
+  validation {
+    condition     = var.redshift.db_sslmode == null || contains(["verify-full", "verify-ca", "require"], coalesce(var.redshift.db_sslmode, "-"))
+    error_message = "redshift.db_sslmode must be \"verify-full\" (the default), \"verify-ca\" or \"require\"; the loader never connects without TLS."
   }
 
   validation {

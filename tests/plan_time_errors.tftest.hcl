@@ -19,7 +19,7 @@ mock_provider "aws" {
     defaults = { name = "us-east-1", id = "us-east-1" }
   }
   mock_data "aws_partition" {
-    defaults = { partition = "aws" }
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
   }
   mock_data "aws_s3_bucket" {
     defaults = {

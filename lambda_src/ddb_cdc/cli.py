@@ -115,6 +115,7 @@ class DeployedConfigError(Exception):
 
 def _lambda_client(function: str) -> Any:
     import boto3  # deferred: `--help` and bad usage need no AWS clients
+    from botocore.exceptions import BotoCoreError
 
     from ddb_cdc.adapters import CLIENT_CONFIG
 
@@ -122,7 +123,12 @@ def _lambda_client(function: str) -> Any:
     if region:
         # Every client of this run talks to the function's region, as the function itself does.
         boto3.setup_default_session(region_name=region)
-    return boto3.client("lambda", config=CLIENT_CONFIG)
+    try:
+        return boto3.client("lambda", config=CLIENT_CONFIG)
+    except BotoCoreError as exc:  # NoRegionError above all: a bare function name and no region configured
+        raise DeployedConfigError(
+            f"cannot reach Lambda for {function}: {exc}; give the function's ARN or set AWS_REGION"
+        ) from None
 
 
 def _arn_region(function: str) -> str | None:

@@ -81,7 +81,7 @@ locals {
   function_kms_grants = {
     for key in distinct([for use in local.function_kms_uses : use.key if use.key != null]) : key => {
       sid      = "UseKeyFor${join("", [for use in local.function_kms_uses : title(use.purpose) if use.key == key])}"
-      services = distinct([for use in local.function_kms_uses : "${use.service}.${local.region}.amazonaws.com" if use.key == key])
+      services = distinct([for use in local.function_kms_uses : "${use.service}.${local.region}.${data.aws_partition.current.dns_suffix}" if use.key == key])
     }
   }
 }

@@ -52,7 +52,7 @@ locals {
   scheduler_kms_grants = {
     for key in distinct([for use in local.scheduler_kms_uses : use.key if use.key != null]) : key => {
       sid      = "UseKeyFor${join("", [for use in local.scheduler_kms_uses : title(use.purpose) if use.key == key])}"
-      services = distinct([for use in local.scheduler_kms_uses : "${use.service}.${local.region}.amazonaws.com" if use.key == key])
+      services = distinct([for use in local.scheduler_kms_uses : "${use.service}.${local.region}.${data.aws_partition.current.dns_suffix}" if use.key == key])
     }
   }
   log_uri = "s3://${var.bucket_name}/${local.logs_prefix}"
@@ -192,7 +192,7 @@ data "aws_iam_policy_document" "instance" {
       condition {
         test     = "StringEquals"
         variable = "kms:ViaService"
-        values   = ["s3.${local.region}.amazonaws.com"]
+        values   = ["s3.${local.region}.${data.aws_partition.current.dns_suffix}"]
       }
     }
   }

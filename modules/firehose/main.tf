@@ -105,14 +105,16 @@ data "aws_iam_policy_document" "firehose" {
   }
 
   # Listing is limited to the prefixes the stream writes (s3:prefix, "Actions, resources, and condition keys for
-  # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html).
+  # Amazon S3", https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html). IfExists,
+  # because HeadBucket is authorized as s3:ListBucket and carries no prefix: Firehose's own example policy grants
+  # ListBucket unconditioned, and a HeadBucket it makes must not be denied. A listing with a prefix outside these is.
   statement {
     sid       = "ListOwnPrefixes"
     actions   = ["s3:ListBucket"]
     resources = [var.bucket_arn]
 
     condition {
-      test     = "StringLike"
+      test     = "StringLikeIfExists"
       variable = "s3:prefix"
       values   = ["${local.raw_prefix}*", "${local.errors_prefix}*"]
     }

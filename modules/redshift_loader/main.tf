@@ -126,6 +126,8 @@ locals {
     CDC_POLL_BUDGET_SECONDS     = local.data_api && (var.data_api_mode == "poll" || local.emr_compaction) ? tostring(local.poll_budget_seconds) : null
     CDC_DB_SECRET_ARN           = local.psycopg2 ? var.db_secret_arn : null
     CDC_DB_SSM_PARAMETER        = local.psycopg2 ? var.db_ssm_parameter_arn : null
+    CDC_DB_SSLMODE              = local.psycopg2 ? var.db_sslmode : null
+    CDC_DB_SSLROOTCERT          = local.psycopg2 ? var.db_sslrootcert : null
     CDC_CONNECT_TIMEOUT_SECONDS = local.psycopg2 ? tostring(var.connect_timeout_seconds) : null
     CDC_STATEMENT_TIMEOUT_MS    = local.psycopg2 ? tostring(local.statement_timeout_ms) : null
     CDC_ALERT_TOPIC_ARN         = local.sns_topic_arn
@@ -151,10 +153,15 @@ locals {
   # role (kms:ViaService, "AWS KMS condition keys", https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service):
   # S3 for the objects, SQS for the queues, Lambda for the functions' environment, Scheduler for the schedule.
   kms_uses = {
+    # Secrets Manager and SSM decrypt a secret or SecureString with the caller's identity, and SNS encrypts a message
+    # for the publisher: a secret, parameter or adopted topic encrypted with kms_key_arn needs the key through them.
     loader = [
       { purpose = "bucket", key = local.kms.bucket, service = "s3" },
       { purpose = "queues", key = local.kms.queues, service = "sqs" },
       { purpose = "functions", key = var.kms_key_arn, service = "lambda" },
+      { purpose = "secrets", key = (local.psycopg2 && var.db_secret_arn != null) || (local.data_api && local.provisioned && var.target.secret_arn != null) ? var.kms_key_arn : null, service = "secretsmanager" },
+      { purpose = "parameters", key = local.psycopg2 && var.db_ssm_parameter_arn != null ? var.kms_key_arn : null, service = "ssm" },
+      { purpose = "alerts", key = local.create_topic ? null : var.kms_key_arn, service = "sns" },
     ]
     scheduler = [
       { purpose = "queues", key = local.kms.queues, service = "sqs" },
@@ -552,6 +559,27 @@ resource "aws_iam_role_policy_attachment" "loader_vpc" {
 
   role       = aws_iam_role.loader.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWSLambdaENIManagementAccess"
+}
+
+# The Lambda VPC guide lists ec2:DescribeSubnets among the execution role's required permissions, and the managed
+# policy above does not hold it ("Giving Lambda functions access to resources in an Amazon VPC",
+# https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html). Describe actions take no resource ARN.
+data "aws_iam_policy_document" "loader_vpc" {
+  count = local.psycopg2 ? 1 : 0
+
+  statement {
+    sid       = "DescribeSubnetsForVpcAccess"
+    actions   = ["ec2:DescribeSubnets"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "loader_vpc" {
+  count = local.psycopg2 ? 1 : 0
+
+  name   = "describe-subnets"
+  role   = aws_iam_role.loader.id
+  policy = data.aws_iam_policy_document.loader_vpc[0].json
 }
 
 # ---------------------------------------------------------------------------
@@ -991,8 +1019,10 @@ data "aws_iam_policy_document" "copy_assume_role" {
     # https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). aws:SourceArn is left out: Redshift does
     # not document it for role assumption, and Serverless would send a workgroup or namespace ARN a cluster pattern
     # cannot name.
+    # IfExists: Redshift does not document that it sends aws:SourceAccount when it assumes the role; where it does,
+    # only this account's clusters and workgroups pass, and where it does not, the COPY must still work.
     condition {
-      test     = "StringEquals"
+      test     = "StringEqualsIfExists"
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }

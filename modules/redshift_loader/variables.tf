@@ -487,6 +487,24 @@ variable "psycopg2_layer_zip" {
   }
 }
 
+variable "db_sslmode" {
+  description = "With executor = \"psycopg2\": how the connection checks the server. \"verify-full\" (default): TLS, the certificate must chain to the trust store and name the host in the secret or parameter (the cluster or workgroup endpoint, not an IP or a CNAME); \"verify-ca\": the chain only; \"require\": TLS without checking the server. Plaintext is never allowed."
+  type        = string
+  default     = "verify-full"
+  nullable    = false
+
+  validation {
+    condition     = contains(["verify-full", "verify-ca", "require"], var.db_sslmode)
+    error_message = "db_sslmode must be \"verify-full\", \"verify-ca\" or \"require\"."
+  }
+}
+
+variable "db_sslrootcert" {
+  description = "With executor = \"psycopg2\": path, inside the function, of the CA bundle that verifies the server (for example one shipped in a layer under /opt). null: the first of certifi's, botocore's or the Lambda runtime's bundle, all of which hold the Amazon roots Redshift's certificates chain to."
+  type        = string
+  default     = null
+}
+
 variable "connect_timeout_seconds" {
   description = "With executor = \"psycopg2\": seconds to wait for the database connection."
   type        = number

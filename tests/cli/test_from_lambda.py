@@ -206,3 +206,15 @@ def test_the_console_script_is_ddb_cdc() -> None:
         result = subprocess.run([str(installed), "--help"], capture_output=True, text=True, check=True)
         assert result.stdout.startswith("usage: ddb-cdc ")
         assert "--from-lambda FUNCTION" in result.stdout
+
+
+def test_a_function_name_without_a_region_is_refused_with_the_fix(monkeypatch, capsys) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    code = cli.main(["--from-lambda", "orders-cdc-loader", "status"], env={}, build=Recorder())
+    captured = capsys.readouterr()
+    assert code == 2
+    assert "give the function's ARN or set AWS_REGION" in captured.err
+    assert "Traceback" not in captured.err

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,11 @@ REGION = "us-east-1"
 @pytest.fixture(scope="package", autouse=True)
 def stack_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("handlers-stack")
+    # pytest-terraform runs `terraform init` in the fixture directory itself, which leaves a lock file there. The
+    # archive stand-in's checksum depends on this checkout's path and interpreter, so a lock from another checkout
+    # or virtualenv would fail init: start from none.
+    for stack in (Path(__file__).parent / "terraform").iterdir():
+        (stack / ".terraform.lock.hcl").unlink(missing_ok=True)
     toolchain = OfflineTerraform.create(home=home / "terraform")
     # The moto gaps that break `terraform apply` are patched as for `make demo` (tests/sandbox/terraform_stack.py),
     # and so is moto's reading of the bucket policy's aws:SecureTransport condition (patches/s3_secure_transport.py).

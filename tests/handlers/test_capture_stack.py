@@ -131,4 +131,4 @@ def test_the_writer_role_cannot_write_outside_its_prefix(capture_sink: Any, depl
     s3 = boto3.client("s3", region_name=REGION)
     with pytest.raises(ClientError) as refused:
         s3.put_object(Bucket=output(capture_sink, "bucket_name"), Key="elsewhere/object.json", Body=b"{}")
-    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert refused.value.response["Error"]["Code"] == "AccessDenied", refused.value.response["Error"]

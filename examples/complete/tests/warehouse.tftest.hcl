@@ -15,7 +15,7 @@ mock_provider "aws" {
     defaults = { name = "eu-west-1", id = "eu-west-1" }
   }
   mock_data "aws_partition" {
-    defaults = { partition = "aws" }
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
   }
   mock_data "aws_redshiftserverless_workgroup" {
     defaults = { arn = "arn:aws:redshift-serverless:eu-west-1:123456789012:workgroup/0b7c0e3e-7e53-4bd2-9d25-2b1e4f1d8c11" }

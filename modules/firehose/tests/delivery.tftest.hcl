@@ -125,7 +125,7 @@ run "delivers_gzip_hourly_objects_with_aws_owned_keys" {
       data.aws_iam_policy_document.firehose.statement[0].actions == toset(["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]) &&
       data.aws_iam_policy_document.firehose.statement[1].actions == toset(["s3:ListBucket"]) &&
       data.aws_iam_policy_document.firehose.statement[1].resources == toset(["arn:aws:s3:::acme-orders-cdc"]) &&
-      [for c in data.aws_iam_policy_document.firehose.statement[1].condition : c.values if c.variable == "s3:prefix" && c.test == "StringLike"] == [tolist(["cdc/raw/orders/*", "cdc/firehose-errors/orders/*"])] &&
+      [for c in data.aws_iam_policy_document.firehose.statement[1].condition : c.values if c.variable == "s3:prefix" && c.test == "StringLikeIfExists"] == [tolist(["cdc/raw/orders/*", "cdc/firehose-errors/orders/*"])] &&
       data.aws_iam_policy_document.firehose.statement[2].actions == toset(["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]) &&
       data.aws_iam_policy_document.firehose.statement[2].resources == toset(["arn:aws:s3:::acme-orders-cdc/cdc/raw/orders/*", "arn:aws:s3:::acme-orders-cdc/cdc/firehose-errors/orders/*"]) &&
       data.aws_iam_policy_document.firehose.statement[3].actions == toset(["logs:PutLogEvents"]) &&

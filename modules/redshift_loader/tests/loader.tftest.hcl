@@ -496,7 +496,7 @@ run "serverless_scopes_to_the_workgroup" {
   assert {
     condition = (
       one(data.aws_iam_policy_document.copy_assume_role[0].statement[0].principals).identifiers == toset(["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]) &&
-      [for c in data.aws_iam_policy_document.copy_assume_role[0].statement[0].condition : c.values if c.variable == "aws:SourceAccount" && c.test == "StringEquals"] == [tolist(["123456789012"])]
+      [for c in data.aws_iam_policy_document.copy_assume_role[0].statement[0].condition : c.values if c.variable == "aws:SourceAccount" && c.test == "StringEqualsIfExists"] == [tolist(["123456789012"])]
     )
     error_message = "Redshift Serverless assumes the COPY role as redshift-serverless.amazonaws.com, for this account only (aws:SourceAccount)."
   }
@@ -1210,5 +1210,38 @@ run "emr_compaction_paused_has_the_loader_schedule_load_everything" {
   assert {
     condition     = jsondecode(aws_scheduler_schedule.load[0].target[0].input) == { trigger = "schedule" }
     error_message = "With the compaction's schedule paused, the loader's schedule must load every raw file itself ({\"trigger\": \"schedule\"}), not only reconcile."
+  }
+}
+
+# Secrets Manager, SSM and SNS use the key with the caller's identity: a database secret, a SecureString or an adopted
+# alert topic encrypted with kms_key_arn must stay readable (and publishable) through those services only; psycopg2
+# also gets ec2:DescribeSubnets, which AWSLambdaENIManagementAccess lacks.
+run "kms_key_reaches_the_secret_the_parameter_and_an_adopted_topic_through_their_services" {
+  command = plan
+
+  variables {
+    kms_key_arn        = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    executor           = "psycopg2"
+    db_secret_arn      = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cdc/db-AbCdEf"
+    psycopg2_layer_arn = "arn:aws:lambda:eu-west-1:123456789012:layer:psycopg2-py312:3"
+    sns_topic_arn      = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
+    db_sslmode         = "verify-ca"
+    vpc = {
+      subnet_ids         = ["subnet-0123456789abcdef0"]
+      security_group_ids = ["sg-0123456789abcdef0"]
+    }
+  }
+
+  assert {
+    condition = (
+      one([for s in data.aws_iam_policy_document.loader.statement : [for c in s.condition : c.values if c.variable == "kms:ViaService"][0] if startswith(s.sid, "UseKeyFor")]) == tolist([
+        "s3.eu-west-1.amazonaws.com", "sqs.eu-west-1.amazonaws.com", "lambda.eu-west-1.amazonaws.com",
+        "secretsmanager.eu-west-1.amazonaws.com", "sns.eu-west-1.amazonaws.com",
+      ]) &&
+      one(data.aws_iam_policy_document.loader_vpc[0].statement).actions == toset(["ec2:DescribeSubnets"]) &&
+      aws_lambda_function.loader.environment[0].variables["CDC_DB_SSLMODE"] == "verify-ca" &&
+      !contains(keys(aws_lambda_function.loader.environment[0].variables), "CDC_DB_SSLROOTCERT")
+    )
+    error_message = "The loader's key grant must include Secrets Manager for its secret and SNS for the adopted topic; psycopg2 needs ec2:DescribeSubnets and gets its db_sslmode."
   }
 }
