@@ -1,9 +1,6 @@
 """Every Terraform directory in the repository, checked by real Terraform core and real provider schemas."""
 
-import os
 import re
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -51,46 +48,10 @@ def test_module_validates(initialized, offline_tf, module_dir):
     assert "The configuration is valid" in result.stdout
 
 
-def _test_files(module_dir: Path) -> list[str]:
-    return sorted(
-        p.relative_to(module_dir).as_posix()
-        for p in [*module_dir.glob("*.tftest.hcl"), *module_dir.glob("tests/*.tftest.hcl")]
-    )
-
-
-class TerraformTestFiles:
-    """``terraform test -filter=<file>`` for every test file of every tested directory, started together on as
-    many workers as the machine has cores (each file is one independent terraform process; CI has two cores),
-    the files with the most runs first. Each directory's test then waits for its own files."""
-
-    def __init__(self, initialized, offline_tf) -> None:
-        jobs = [(d, f) for d in TESTED_DIRS for f in _test_files(d)]
-        jobs.sort(key=lambda job: -(job[0] / job[1]).read_text().count("\nrun "))
-        self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="tftest")
-        # init is not safe to run twice at once in one directory: done here, one directory after the other.
-        scratch = {d: initialized(d) for d in TESTED_DIRS}
-        self._futures = {
-            job: self._pool.submit(offline_tf.run, ["test", f"-filter={job[1]}"], scratch[job[0]], None, 1800)
-            for job in jobs
-        }
-
-    def results(self, module_dir: Path) -> dict[str, subprocess.CompletedProcess]:
-        return {f: future.result() for (d, f), future in self._futures.items() if d == module_dir}
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
-
-
-@pytest.fixture(scope="module")
-def test_file_pool(initialized, offline_tf):
-    pool = TerraformTestFiles(initialized, offline_tf)
-    yield pool
-    pool.close()
-
-
 @pytest.mark.parametrize("module_dir", TESTED_DIRS, ids=_name)
-def test_module_tests_pass(test_file_pool, module_dir):
-    results = test_file_pool.results(module_dir)
+def test_module_tests_pass(terraform_test_files, module_dir):
+    # The files were started when the tests were collected (tests/terraform/conftest.py) and have run meanwhile.
+    results = terraform_test_files.results(module_dir)
     assert results, f"{module_dir} has no test file"
     passed = 0
     for name, result in results.items():
