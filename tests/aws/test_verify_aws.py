@@ -4,17 +4,12 @@ whole run, apply -> proof through the Data API -> destroy, against the sandbox w
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.aws import cost, verify_aws
-from tests.aws.environments import REPO, SANDBOX_ACCOUNT_ID, SANDBOX_REGION
-
-CHANGES = 300
+from tests.aws.conftest import CHANGES
 
 
 def test_refuses_without_region_and_account(capsys, monkeypatch):
@@ -83,27 +78,12 @@ def test_cost_bills_at_least_a_minute_of_warehouse():
 
 
 @pytest.mark.sandbox
-def test_verify_aws_proves_and_destroys_on_the_sandbox(tmp_path: Path):
-    report_path = tmp_path / "report.json"
-    argv = [
-        sys.executable,
-        "-m",
-        "tests.aws.verify_aws",
-        "--sandbox",
-        "--yes",
-        f"--region={SANDBOX_REGION}",
-        f"--account-id={SANDBOX_ACCOUNT_ID}",
-        f"--changes={CHANGES}",
-        f"--report-json={report_path}",
-    ]
-    process = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        stdout, stderr = process.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        process.terminate()  # the driver destroys what it applied and stops moto and PostgreSQL
-        stdout, stderr = process.communicate(timeout=120)
-    output = f"exit {process.returncode}\n{stdout}\n{stderr[-4000:]}"
-    assert process.returncode == 0, output
+def test_verify_aws_proves_and_destroys_on_the_sandbox(sandbox_verification):
+    # Started when the tests were collected (tests/aws/conftest.py); here only its outcome is read.
+    returncode, log = sandbox_verification.wait()
+    output = f"exit {returncode}\n{log[-8000:]}"
+    assert returncode == 0, output
+    report_path, stdout = sandbox_verification.report_path, log
     report = json.loads(report_path.read_text())
     changes = report["changes"]
     assert report["environment"] == "sandbox"
