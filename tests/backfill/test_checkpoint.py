@@ -233,3 +233,34 @@ def test_a_stale_record_of_a_segment_that_moved_on_starts_nothing(aws: None) -> 
     rig.dynamodb.requests.clear()
     step(rig, old, timeout_ms=60_000)  # delivered again after the item advanced
     assert rig.dynamodb.requests == [] and current()["page"] == {"N": "1"}
+
+
+def test_a_cancel_that_lands_while_the_last_page_is_read_keeps_the_segment_done(aws: None) -> None:
+    """The segment ends on the page the cancel interrupts: the stopped progress must say so.
+
+    Before, the stopped invocation stored the end (no cursor) without ``done``, so a resume read the
+    whole segment again from its first item and counted every item twice (CI: 2,285 items "written"
+    for 1,920 that ever existed).
+    """
+    rig = setup(items=5)  # pages of three: the second page is the last
+    scan_page = rig.dynamodb.scan
+
+    def scan_then_cancel(**request: Any) -> Any:
+        response = scan_page(**request)
+        if "LastEvaluatedKey" not in response:
+            _set_state("CANCELLED")  # the operator's cancel lands while the last page is being read
+        return response
+
+    rig.dynamodb.scan = scan_then_cancel
+    step(rig, current())
+    state, status, _, _ = checkpoint.item_to_state(current())
+    assert status == "CANCELLED" and state["done"] is True and state["cursor"] is None
+    assert state["items"] == 5
+
+    rig.dynamodb.scan = scan_page
+    rig.dynamodb.requests.clear()
+    _set_state("RUNNING")  # backfill resume
+    step(rig, current())
+    state, status, _, _ = checkpoint.item_to_state(current())
+    assert rig.dynamodb.requests == []  # nothing is read again
+    assert status == "DONE" and state["items"] == 5

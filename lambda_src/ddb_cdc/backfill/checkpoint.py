@@ -156,8 +156,13 @@ def _update(
 
 
 def _position(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The SET and REMOVE parts that store how far a segment got (cursor, page, counters)."""
+    """The SET and REMOVE parts that store how far a segment got (cursor, page, counters, done).
+
+    ``done`` travels with the cursor: a stopped invocation whose last page ended the segment stores
+    no cursor, and without ``done`` a resume would read the segment again from its first item.
+    """
     sets: dict[str, Any] = {
+        "#done": {"BOOL": bool(state["done"])},
         "#page": {"N": str(state["page"])},
         "#items": {"N": str(state["items"])},
         "#bytes": {"N": str(state["bytes"])},
@@ -176,7 +181,6 @@ def _position(state: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def record_progress(dynamodb: Any, table: str, state: Mapping[str, Any], page_read: int) -> bool:
     """Advance the item to ``state`` (RUNNING, or DONE at the end); resets attempts and error."""
     sets, removes = _position(state)
-    sets["#done"] = {"BOOL": bool(state["done"])}
     sets["#state"] = {"S": DONE if state["done"] else RUNNING}
     sets["#attempts"] = {"N": "0"}
     return _update(dynamodb, table, state, page_read, sets, [*removes, "#error"])
