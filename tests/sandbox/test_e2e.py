@@ -17,6 +17,8 @@ them, which the load's lock must make harmless.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.sandbox import demo
@@ -97,16 +99,22 @@ def _arguments(aggregation: str, load: str) -> list[str]:
     return arguments
 
 
-DEMO_RUNS = {
-    f"{aggregation}-{load}": _arguments(aggregation, load)
+# `make test` runs the combinations that each prove something of their own, and every aggregation and every
+# load strategy at least once. The two left out add nothing the others do not prove (firehose + schedule: no
+# backfill, no fault; firehose + ec2_cron: one host, where lambda + ec2_cron runs two) and cost about four
+# minutes of the CI's 25 on two cores. CDC_DEMO_MATRIX=full runs all eight.
+LEFT_OUT_OF_MAKE_TEST = {("firehose", "schedule"), ("firehose", "ec2_cron")}
+COMBINATIONS = [
+    (aggregation, load)
     for aggregation in demo.AGGREGATIONS
     for load in demo.LOAD_STRATEGIES
-}
+    if os.environ.get("CDC_DEMO_MATRIX") == "full" or (aggregation, load) not in LEFT_OUT_OF_MAKE_TEST
+]
+DEMO_RUNS = {f"{aggregation}-{load}": _arguments(aggregation, load) for aggregation, load in COMBINATIONS}
 
 
 @pytest.mark.sandbox
-@pytest.mark.parametrize("load", demo.LOAD_STRATEGIES)
-@pytest.mark.parametrize("aggregation", demo.AGGREGATIONS)
+@pytest.mark.parametrize(("aggregation", "load"), COMBINATIONS)
 def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_runs):
     report, output = demo_runs.result(f"{aggregation}-{load}")
     assert report is not None, output
