@@ -103,7 +103,9 @@ def test_a_verifying_mode_without_a_bundle_refuses_before_connecting(fake_psycop
         statement_timeout_ms=1000,
         sslrootcert=str(tmp_path / "missing.pem"),
     )
-    with pytest.raises(LoadFailed, match="CDC_DB_SSLROOTCERT") as raised:
+    with pytest.raises(
+        LoadFailed, match=r"redshift\.db_sslrootcert \(the function.s CDC_DB_SSLROOTCERT\)"
+    ) as raised:
         executor._connect()
     # Transient: the files are not to blame for a missing trust store.
     assert raised.value.state == "ABORTED"

@@ -328,7 +328,8 @@ class Psycopg2Executor:
             found = f"{root} is not a file" if root else "none was found"
             raise LoadFailed(
                 f"sslmode={self._sslmode} needs a CA bundle and {found}: "
-                "set CDC_DB_SSLROOTCERT to a bundle Redshift's certificates chain to "
+                "set the module input redshift.db_sslrootcert (the function's CDC_DB_SSLROOTCERT) to a bundle "
+                "Redshift's certificates chain to, shipped in a layer "
                 "(https://s3.amazonaws.com/redshift-downloads/amazon-trust-ca-bundle.crt)",
                 state="ABORTED",
             )
