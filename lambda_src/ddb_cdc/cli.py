@@ -7,7 +7,8 @@ the ``ec2_cron`` strategy and an operator at a terminal run exactly the Lambda's
 (``lambda:GetFunctionConfiguration``; the module output ``loader_function_name``), so
 ``ddb-cdc --from-lambda <name>-loader status`` needs nothing copied by hand.
 Prints one JSON document on stdout; logs go to stdout as JSON lines too, so redirect
-or filter as needed. Exit status: 0 done, 1 a load failed, 2 bad usage or configuration.
+or filter as needed. Exit status: 0 done, 1 a load failed, 2 bad usage or configuration,
+3 ``status`` found the lag over its threshold (so cron or CI can run it as a check).
 
 ``backfill start|status|resume|cancel`` reads the backfill function's ``CDC_*`` environment
 instead (or the deployed function's, with ``--function``) and prints a few human lines on a
@@ -32,6 +33,8 @@ from ddb_cdc.loader.config import LoaderConfig
 from ddb_cdc.loader.executors import LoadFailed
 from ddb_cdc.loader.runtime import build_service
 from ddb_cdc.loader.service import LoaderService, LoadsFailed
+
+EXIT_LAG_EXCEEDED = 3
 
 
 def _hour(value: str) -> int:
@@ -73,7 +76,14 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("--from", dest="start", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
     replay.add_argument("--to", dest="end", type=_hour, required=True, metavar="YYYY-MM-DDTHH")
     status = commands.add_parser(
-        "status", help="ledger high-water mark, pending files (whole raw prefix), lag"
+        "status",
+        help="the on-call view: newest change loaded, lag, pending, failing and quarantined files, last load;"
+        f" exits {EXIT_LAG_EXCEEDED} when the lag is over the threshold",
+    )
+    status.add_argument(
+        "--max-lag-seconds",
+        type=float,
+        help="exit non-zero above this lag (default: the deployed lag alarm's threshold, CDC_LAG_ALARM_SECONDS)",
     )
     status.add_argument(
         "--window",
@@ -210,7 +220,7 @@ def run(args: argparse.Namespace, service: LoaderService) -> dict[str, Any]:
             raise ValueError("--to is before --from")
         return service.replay(args.start, args.end).as_dict()
     if args.command == "status":
-        return service.status(window_only=args.window)
+        return service.status(window_only=args.window, max_lag_seconds=args.max_lag_seconds)
     if not args.key.startswith(service.files.raw_prefix) or not args.key.endswith(".json.gz"):
         raise ValueError(f"{args.key!r} is not a raw change file key under {service.files.raw_prefix!r}")
     if args.command == "quarantine":
@@ -257,6 +267,12 @@ def main(
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2, default=str))
+    if args.command == "status" and result.get("lag_exceeded"):
+        print(
+            f"lag {result['lag_seconds']} s is over the threshold of {result['lag_threshold_seconds']} s",
+            file=sys.stderr,
+        )
+        return EXIT_LAG_EXCEEDED
     return 0
 
 

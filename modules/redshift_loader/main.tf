@@ -134,6 +134,7 @@ locals {
     CDC_MAX_FILE_FAILURES       = tostring(var.max_file_failures)
     CDC_SCHEDULE_LOOKBACK_HOURS = tostring(var.schedule_lookback_hours)
     CDC_METRIC_NAMESPACE        = var.metric_namespace
+    CDC_LAG_ALARM_SECONDS       = tostring(local.lag_alarm_threshold_seconds)
     LOG_LEVEL                   = var.log_level
     # Contract with ddb_cdc.loader.config (emr_compaction spec, "Loader environment added").
     CDC_LOAD_STRATEGY             = var.load_strategy

@@ -90,7 +90,7 @@ class Recorder:
         self.config = config
         return self
 
-    def status(self, window_only: bool) -> dict[str, Any]:
+    def status(self, window_only: bool, max_lag_seconds: float | None = None) -> dict[str, Any]:
         assert self.config is not None
         return {"table": self.config.table_name, "bucket": self.config.bucket, "window_only": window_only}
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from ddb_cdc import cli
@@ -33,6 +34,61 @@ def test_cli_status_reports_high_water_mark_pending_files_and_lag(
     assert status["high_water_hour"] == "2026-11-27T04"
     assert status["ledger_files"] == 1 and status["pending_files"] == 1
     assert status["lag_seconds"] >= 0
+
+
+def test_cli_status_lists_failing_and_quarantined_files_and_the_last_outcome(
+    aws, warehouse, make_service, clock, capsys
+):
+    loaded = aws.put_raw(raw_key(T0_MS, "loaded"))
+    failing = aws.put_raw(raw_key(T0_MS, "failing"))
+    set_aside = aws.put_raw(raw_key(T0_MS, "set-aside"))
+    service = make_service()
+    warehouse.ledger[loaded] = "x"
+    service.files.record_failure([failing], error="Invalid digit, Value 'secret-42', Pos 0", load_id="l1")
+    service.files.record_failure([failing], error="again", load_id="l2")
+    service.files.quarantine(set_aside)
+
+    code, status = _run(capsys, service, "status")
+
+    assert code == 0
+    assert status["files_with_failures"] == 1
+    (record,) = status["failing_files"]
+    assert (record["key"], record["failures"], record["last_kind"]) == (failing, 2, "content")
+    assert record["last_error"] == "again" and record["last_failed_at"] is not None
+    assert status["quarantined_files"] == 1 and status["quarantined"] == [set_aside]
+    # The fake ledger has no load time: the failure recorded afterwards is the last outcome.
+    assert status["last_load"]["outcome"] == "failed" and status["last_load"]["kind"] == "content"
+    assert status["lag_threshold_seconds"] is None and status["lag_exceeded"] is False
+
+
+def test_cli_status_never_prints_the_value_an_error_quoted(aws, make_service, capsys):
+    failing = aws.put_raw(raw_key(T0_MS, "failing"))
+    service = make_service()
+    service.files.record_failure([failing], error="Invalid digit, Value 'secret-42', Pos 0", load_id="l1")
+    code, status = _run(capsys, service, "status")
+    assert code == 0 and "secret-42" not in json.dumps(status)
+    assert status["failing_files"][0]["last_error"] == "Invalid digit, Value '<value>', Pos 0"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "code"),
+    [
+        (["status"], {}, 0),  # no threshold deployed, none given: report only
+        (["status"], {"CDC_LAG_ALARM_SECONDS": "60"}, 3),  # the deployed alarm's threshold
+        (["status"], {"CDC_LAG_ALARM_SECONDS": "999999"}, 0),
+        (["status", "--max-lag-seconds", "60"], {"CDC_LAG_ALARM_SECONDS": "999999"}, 3),  # the flag wins
+    ],
+)
+def test_cli_status_exits_3_when_the_lag_is_over_the_threshold(
+    aws, make_service, clock, capsys, argv, env, code
+):
+    aws.put_raw(raw_key(T0_MS, "pending"))
+    clock.now_ms = int(time.time() * 1000) + 3_600_000  # an hour after moto stamped the file (real clock)
+    assert cli.main(argv, service=make_service(**env)) == code
+    captured = capsys.readouterr()
+    status = json.loads(captured.out)
+    assert status["lag_exceeded"] is (code == 3) and status["pending_files"] == 1
+    assert ("is over the threshold" in captured.err) is (code == 3)
 
 
 def test_cli_load_loads_pending_files(aws, warehouse, make_service, capsys):

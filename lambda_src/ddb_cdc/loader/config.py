@@ -79,6 +79,8 @@ class LoaderConfig:
     # bundle; None takes ddb_cdc.loader.executors.default_trust_store(). Plaintext is not a choice.
     db_sslmode: str = "verify-full"
     db_sslrootcert: str | None = None
+    # The lag alarm's threshold (modules/redshift_loader): `status` exits non-zero above it.
+    lag_alarm_seconds: int | None = None
 
     @property
     def waits_for_result(self) -> bool:
@@ -135,6 +137,11 @@ class LoaderConfig:
             ),
             db_sslmode=_choice(env, "CDC_DB_SSLMODE", ("verify-full", "verify-ca", "require"), "verify-full"),
             db_sslrootcert=_optional(env, "CDC_DB_SSLROOTCERT"),
+            lag_alarm_seconds=(
+                _int(env, "CDC_LAG_ALARM_SECONDS", 0, low=1, high=31_536_000)
+                if _optional(env, "CDC_LAG_ALARM_SECONDS")
+                else None
+            ),
         )
 
 

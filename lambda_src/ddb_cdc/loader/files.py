@@ -70,6 +70,8 @@ class FailureRecord:
     # The Data API statement whose failure was counted last: the same statement's event,
     # delivered again (EventBridge delivers at least once) or replayed, counts once.
     last_statement_id: str = ""
+    # When the record was last written (its object's LastModified): the time of the last failure.
+    recorded_at: datetime | None = None
 
 
 def _join(prefix: str, *parts: str) -> str:
@@ -192,6 +194,7 @@ class CdcFiles:
                 isolate=bool(document.get("isolate", True)),
                 last_kind=str(document.get("last_kind", "content")),
                 last_statement_id=str(document.get("last_statement_id", "")),
+                recorded_at=item.get("LastModified"),
             )
         return records
 

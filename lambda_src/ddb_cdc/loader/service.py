@@ -44,7 +44,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -69,6 +69,9 @@ from ddb_cdc.warehouse.manifest import manifest_body, manifest_key, s3_url
 MAX_ERROR_LINES: Final = 20
 SNS_SUBJECT_LIMIT: Final = 100
 SNS_MESSAGE_LIMIT: Final = 200_000  # under SNS's 256 KB
+# `status`: files listed by name (failing, quarantined) and error text kept per file.
+STATUS_LIST_LIMIT: Final = 50
+STATUS_ERROR_CHARS: Final = 300
 # (columns, relation, time column) of the two load-error views, same column order.
 # Never raw_line or raw_field_value: they hold the row's contents, which no log or
 # alert may carry. The alert points at the view, the file and the line instead.
@@ -950,12 +953,15 @@ class LoaderService:
         rows = self.executor.query(sql)
         return LedgerStatus.from_row(rows[0] if rows else (0, None, None))
 
-    def status(self, *, window_only: bool = False) -> dict[str, Any]:
-        """High-water mark, pending files and lag (age of the oldest pending file).
+    def status(self, *, window_only: bool = False, max_lag_seconds: float | None = None) -> dict[str, Any]:
+        """The on-call view of one table: what is loaded, what waits, what fails, what is set aside.
 
-        Lists the whole raw prefix, so that a file outside the scheduled window (a late
-        file, a released one) counts as pending; ``window_only`` lists only the hours a
-        scheduled run lists (cheaper on a long history).
+        ``lag_seconds`` is the age of the oldest pending file, the figure the loader publishes as
+        ReplicationLagSeconds and the lag alarm watches; ``lag_exceeded`` compares it with
+        ``max_lag_seconds`` (default: the deployed alarm's threshold, CDC_LAG_ALARM_SECONDS).
+        Lists the whole raw prefix, so that a file outside the scheduled window (a late file, a
+        released one) counts as pending; ``window_only`` lists only the hours a scheduled run
+        lists (cheaper on a long history).
         """
         ledger = self.ledger_status()
         prefixes = self._schedule_prefixes(ledger) if window_only else None
@@ -963,6 +969,12 @@ class LoaderService:
         found = self.ledgered(set(listed))
         pending = {key: modified for key, modified in listed.items() if key not in found}
         hwm = ledger.high_water_hour_ms
+        lag = self.oldest_pending_age(pending)
+        threshold = max_lag_seconds if max_lag_seconds is not None else self.config.lag_alarm_seconds
+        failures = sorted(
+            self.files.failure_records().values(), key=lambda r: (-r.failures, -r.other_failures, r.key)
+        )
+        quarantined = sorted(self.files.quarantined())
         return {
             "table": self.config.table_name,
             "target": self.config.target.target_name,
@@ -970,12 +982,29 @@ class LoaderService:
             "high_water_hour": None
             if hwm is None
             else time.strftime("%Y-%m-%dT%H", time.gmtime(hwm // 1000)),
+            "newest_change_loaded": _iso(ledger.newest_change_at),
             "last_loaded_at": _iso(ledger.last_loaded_at),
+            "last_load": _last_load(ledger.last_loaded_at, failures),
             "listed": "lookback window" if window_only else "whole raw prefix",
             "pending_files": len(pending),
             "oldest_pending_file": min(pending) if pending else None,
-            "lag_seconds": self.oldest_pending_age(pending),
-            "files_with_failures": len(self.files.failure_records()),
+            "lag_seconds": lag,
+            "lag_threshold_seconds": threshold,
+            "lag_exceeded": threshold is not None and lag > threshold,
+            "files_with_failures": len(failures),
+            "failing_files": [
+                {
+                    "key": record.key,
+                    "failures": record.failures,
+                    "other_failures": record.other_failures,
+                    "last_kind": record.last_kind,
+                    "last_failed_at": _iso(record.recorded_at),
+                    "last_error": redact(record.last_error)[:STATUS_ERROR_CHARS],
+                }
+                for record in failures[:STATUS_LIST_LIMIT]
+            ],
+            "quarantined_files": len(quarantined),
+            "quarantined": quarantined[:STATUS_LIST_LIMIT],
         }
 
     # -- operator actions -----------------------------------------------------
@@ -1033,3 +1062,27 @@ def _describe(exc: BaseException) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+def _utc(value: datetime) -> datetime:
+    """The ledger's timestamps are UTC wall time without a zone; S3's carry one."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _last_load(last_loaded_at: datetime | None, failures: Sequence[FailureRecord]) -> dict[str, Any] | None:
+    """The newest load outcome the ledger and the failure records show: a success is the ledger's
+    newest row; a failure is a failure record written later (a success removes its files' records)."""
+    failed = [record for record in failures if record.recorded_at is not None]
+    newest_failure = max(failed, key=lambda record: _utc(record.recorded_at), default=None)  # type: ignore[arg-type]
+    if newest_failure is not None and (
+        last_loaded_at is None or _utc(newest_failure.recorded_at) > _utc(last_loaded_at)  # type: ignore[arg-type]
+    ):
+        return {
+            "outcome": "failed",
+            "at": _iso(_utc(newest_failure.recorded_at)),  # type: ignore[arg-type]
+            "kind": newest_failure.last_kind,
+            "error": redact(newest_failure.last_error)[:STATUS_ERROR_CHARS],
+        }
+    if last_loaded_at is not None:
+        return {"outcome": "succeeded", "at": _iso(_utc(last_loaded_at))}
+    return None

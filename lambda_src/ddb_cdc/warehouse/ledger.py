@@ -15,15 +15,14 @@ class LedgerStatus:
     files: int
     max_file_key: str | None
     last_loaded_at: datetime | None
+    # The DynamoDB time (ApproximateCreationDateTime) of the newest change in the target.
+    newest_change_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> LedgerStatus:
-        files, max_file_key, last_loaded_at = row
-        if isinstance(last_loaded_at, str):
-            # The Data API returns TIMESTAMP columns as text ("2026-11-27 04:00:00.123456");
-            # psycopg2 returns a datetime. Both are UTC wall time (SYSDATE), without a zone.
-            last_loaded_at = datetime.fromisoformat(last_loaded_at)
-        return cls(int(files or 0), max_file_key, last_loaded_at)
+        files, max_file_key, last_loaded_at, *rest = row
+        newest_change_at = rest[0] if rest else None
+        return cls(int(files or 0), max_file_key, _timestamp(last_loaded_at), _timestamp(newest_change_at))
 
     @property
     def high_water_hour_ms(self) -> int | None:
@@ -38,3 +37,11 @@ class LedgerStatus:
             return layout.parse_object_key(self.max_file_key).hour_ms
         except layout.LayoutError:
             return None
+
+
+def _timestamp(value: Any) -> datetime | None:
+    """The Data API returns TIMESTAMP columns as text ("2026-11-27 04:00:00.123456"); psycopg2
+    returns a datetime. Both are UTC wall time without a zone."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    return value
