@@ -19,7 +19,7 @@ FAIL_COMPACTION ?=
 
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format bench venv clean verify-aws layer docs
+.PHONY: demo test lint format bench venv clean verify-aws layer docs plan
 
 # The project venv is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -71,6 +71,12 @@ layer: $(VENV)/.installed
 # fails when they differ): run it after changing a variable or an output.
 docs: $(VENV)/.installed
 	$(BIN)/python -m tests.readme_tables --write
+
+# Cost and freshness of every aggregation x load_strategy for a documented example (README, "Choosing a strategy"):
+#   make plan PLAN_ARGS='--rate 50 --item-kb 2 --freshness 600 --tfvars terraform.tfvars --plot plan.svg'
+PLAN_ARGS ?= --profile 5,4,3,3,3,4,8,20,40,60,80,90,100,90,80,70,60,60,70,80,60,30,15,8 --item-kb 1 --update-share 0.6 --delete-share 0.1 --freshness 900 --plot docs/plan.png
+plan: $(VENV)/.installed
+	$(BIN)/python -m ddb_cdc.plan $(PLAN_ARGS)
 
 bench: $(VENV)/.installed
 	@for script in bench/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

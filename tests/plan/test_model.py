@@ -1,0 +1,180 @@
+"""The planner's formulas against cases worked out by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from ddb_cdc.loader import selection
+from ddb_cdc.plan import load_prices
+from ddb_cdc.plan.model import (
+    MAX_CLEAN_LOADS_PER_RUN,
+    MAX_FILES_PER_LOAD,
+    Assumptions,
+    Knobs,
+    PlanError,
+    Workload,
+    batch_cycle_seconds,
+    copies_per_hour,
+    envelope_bytes,
+    firehose_billed_bytes,
+    hour_usage,
+    objects_per_hour,
+    plan,
+)
+
+PRICES = load_prices()
+ONE_KB = Workload(hourly_rates=(10.0,), item_bytes=1024, update_share=0.0, delete_share=0.0)
+
+
+def test_loader_caps_match_the_loader_code():
+    assert MAX_FILES_PER_LOAD == selection.MAX_FILES_PER_LOAD
+    assert MAX_CLEAN_LOADS_PER_RUN == selection.MAX_CLEAN_LOADS_PER_RUN
+
+
+def test_full_batches_give_one_object_per_batch_size_records():
+    # 10 changes/s, 100-record batches, a 20 s window that never closes first: a batch fills in 10 s,
+    # so 36,000 records an hour make 36,000 / 100 = 360 objects.
+    knobs = Knobs(batch_size=100, batching_window_seconds=20)
+    assert objects_per_hour("lambda", "s3_event", 10, ONE_KB, knobs) == pytest.approx(360)
+
+
+def test_window_bound_batches_hold_one_plus_rate_times_window_records():
+    # 10 changes/s, batch 1000, window 5 s: a batch opens with a record (0.1 s after the last closed) and
+    # closes 5 s later holding 51 records; cycle 5.1 s -> 3600 / 5.1 = 705.88 objects an hour.
+    assert batch_cycle_seconds(10, 1000, 5) == pytest.approx(5.1)
+    assert objects_per_hour("lambda", "s3_event", 10, ONE_KB, Knobs()) == pytest.approx(3600 / 5.1)
+
+
+def test_a_slow_table_writes_about_one_object_per_change():
+    # 0.01 changes/s: cycle = 100 s + 5 s, 34.3 objects for 36 changes.
+    assert objects_per_hour("lambda", "s3_event", 0.01, ONE_KB, Knobs()) == pytest.approx(3600 / 105)
+
+
+def test_firehose_rounds_each_record_up_to_5_kb():
+    assert firehose_billed_bytes(1024) == 5 * 1024
+    assert firehose_billed_bytes(5 * 1024) == 5 * 1024
+    assert firehose_billed_bytes(6 * 1024) == 10 * 1024
+
+
+def test_firehose_bills_rounded_records_per_gb():
+    # 10 changes/s of 1 KB items (+350 B envelope) -> 36,000 records of 5 KB billed = 0.1717 GB an hour.
+    usage = hour_usage("firehose", "s3_event", 10, ONE_KB, Knobs(), Assumptions())
+    assert usage.firehose_billed_gb == pytest.approx(36_000 * 5120 / 1024**3)
+
+
+def test_firehose_flushes_on_its_interval_when_the_buffer_does_not_fill():
+    # 10 x 1,374 B/s fills 64 MB in ~81 minutes, so the 300 s interval flushes: 12 objects an hour.
+    assert objects_per_hour("firehose", "schedule", 10, ONE_KB, Knobs()) == pytest.approx(12)
+
+
+def test_firehose_flushes_on_size_when_busy():
+    # 10,000 changes/s x 1,374 B = 13.1 MB/s fills 64 MB in 4.88 s: 3600 / 4.88 = 737 objects an hour.
+    fill = 64 * 1024 * 1024 / (10_000 * envelope_bytes(ONE_KB, Assumptions()))
+    assert objects_per_hour("firehose", "schedule", 10_000, ONE_KB, Knobs()) == pytest.approx(3600 / fill)
+
+
+def test_s3_event_runs_one_copy_per_batching_window():
+    # 706 objects/h -> 0.196 objects/s; a 300 s window closes every 300 + 5.1 s: 11.8 COPYs an hour (<= 12).
+    objects = 3600 / 5.1
+    expected = 3600 / (3600 / objects + 300)
+    assert copies_per_hour("lambda", "s3_event", 10, ONE_KB, Knobs()) == pytest.approx(expected)
+    assert expected < 12
+
+
+def test_schedule_runs_one_copy_per_run_under_1000_files():
+    assert copies_per_hour("lambda", "schedule", 10, ONE_KB, Knobs()) == pytest.approx(4)  # every 15 minutes
+    assert copies_per_hour("lambda", "ec2_cron", 10, ONE_KB, Knobs()) == pytest.approx(12)  # every 5 minutes
+
+
+def test_schedule_splits_a_run_into_loads_of_1000_files():
+    # batch_size 1 at 1,000 changes/s: 3.6 M objects an hour, 900,000 a run -> capped at 10 loads per run.
+    knobs = Knobs(batch_size=1, batching_window_seconds=0)
+    assert copies_per_hour("lambda", "schedule", 1000, ONE_KB, knobs) == pytest.approx(
+        4 * MAX_CLEAN_LOADS_PER_RUN
+    )
+    # 20 objects/s: 18,000 a run of 15 minutes... still capped; 1 object/s: 900 a run -> 1 load.
+    assert copies_per_hour("lambda", "schedule", 1, ONE_KB, knobs) == pytest.approx(4)
+
+
+def test_emr_compaction_loads_once_an_hour():
+    assert copies_per_hour("lambda", "emr_compaction", 10, ONE_KB, Knobs()) == 1
+    usage = hour_usage("lambda", "emr_compaction", 10, ONE_KB, Knobs(), Assumptions())
+    # A 12-minute run of one m5.xlarge master and one core node: 0.4 instance-hours of m5.xlarge.
+    assert usage.ec2_instance_hours == pytest.approx(
+        {"m5.xlarge": 2 * (12 + usage.raw_gb / 2 * 1024 / 50 / 60) / 60}
+    )
+
+
+def test_freshness_adds_the_waits_of_each_stage():
+    a = Assumptions()
+    usage = hour_usage("lambda", "schedule", 10, ONE_KB, Knobs(), a)
+    writer_seconds = (
+        a.writer_base_ms + a.writer_ms_per_kb * 51 * (a.envelope_overhead_bytes + 1024) / 1024
+    ) / 1000
+    assert usage.freshness_worst_seconds == pytest.approx(5 + writer_seconds + 15 * 60 + a.load_seconds)
+    assert usage.freshness_p50_seconds == pytest.approx((5 + writer_seconds) / 2 + 15 * 30 + a.load_seconds)
+
+
+def test_monthly_cost_of_ec2_cron_includes_the_host_all_month():
+    result = plan(ONE_KB, Knobs(), PRICES, 3600)
+    cron = next(c for c in result.combinations if (c.aggregation, c.load_strategy) == ("lambda", "ec2_cron"))
+    assert cron.by_service["ec2"] == pytest.approx(730 * 0.0042 + 8 * 0.08)
+
+
+def test_recommendation_is_the_cheapest_meeting_the_target():
+    result = plan(ONE_KB, Knobs(), PRICES, 900)
+    meeting = [c for c in result.combinations if c.freshness_worst_seconds <= 900]
+    assert result.recommended is not None
+    assert result.recommended.monthly_usd == min(c.monthly_usd for c in meeting)
+    assert all(c.meets_target == (c in meeting) for c in result.combinations)
+    # A cheaper one exists that misses the target, so the target changed the answer.
+    assert min(c.monthly_usd for c in result.combinations) < result.recommended.monthly_usd
+
+
+def test_no_recommendation_when_nothing_meets_the_target():
+    result = plan(ONE_KB, Knobs(), PRICES, 1)
+    assert result.recommended is None
+    assert result.freshest.freshness_worst_seconds == min(
+        c.freshness_worst_seconds for c in result.combinations
+    )
+
+
+def test_a_daily_profile_costs_each_hour_730_over_24_times():
+    flat = plan(ONE_KB, Knobs(), PRICES, 3600)
+    profile = Workload(hourly_rates=(10.0,) * 24, item_bytes=1024, update_share=0.0, delete_share=0.0)
+    same = plan(profile, Knobs(), PRICES, 3600)
+    assert [c.monthly_usd for c in same.combinations] == pytest.approx(
+        [c.monthly_usd for c in flat.combinations]
+    )
+    peaky = Workload(
+        hourly_rates=(0.0,) * 12 + (20.0,) * 12, item_bytes=1024, update_share=0.0, delete_share=0.0
+    )
+    peak = plan(peaky, Knobs(), PRICES, 3600).combinations[0]
+    assert peak.peak_objects_per_hour == pytest.approx(3600 / (0.05 + 5))
+    assert peak.objects_per_hour == pytest.approx(peak.peak_objects_per_hour / 2)
+
+
+def test_an_unknown_region_is_refused_by_name():
+    with pytest.raises(PlanError, match=r"eu-west-1.*us-east-1 prices only"):
+        plan(ONE_KB, Knobs(), PRICES, 900, region="eu-west-1")
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"hourly_rates": (1.0,) * 23},
+        {"hourly_rates": (-1.0,)},
+        {"hourly_rates": (1.0,), "update_share": 0.7, "delete_share": 0.4},
+    ],
+)
+def test_impossible_workloads_are_refused(kwargs):
+    with pytest.raises(PlanError):
+        Workload(**kwargs)
+
+
+def test_every_price_names_its_source():
+    for name, item in PRICES.items.items():
+        assert item.get("source"), name
+    assert PRICES.region == "us-east-1"
+    assert math.isclose(PRICES.usd("lambda_request"), 0.2 / 1e6)
