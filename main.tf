@@ -6,7 +6,6 @@ locals {
   # defaults (alarm_actions = []) an alarm still reaches whoever subscribes to that topic.
   alarm_actions = distinct(concat(var.alarm_actions, [module.redshift_loader.sns_topic_arn]))
 
-  lambda_aggregation   = var.aggregation == "lambda"
   firehose_aggregation = var.aggregation == "firehose"
 
   ec2_cron       = var.load_strategy == "ec2_cron"
@@ -15,8 +14,10 @@ locals {
   backfill        = var.backfill.mode != "none"
   backfill_export = var.backfill.mode == "export"
 
-  writer_function_name = local.lambda_aggregation ? module.s3_sink.writer_function_name : module.firehose[0].writer_function_name
-  writer_dlq_arn       = local.lambda_aggregation ? module.s3_sink.dlq_arn : module.firehose[0].dlq_arn
+  # The one writer (module.stream_writer has one instance, keyed by the aggregation).
+  writer               = module.stream_writer[var.aggregation]
+  writer_function_name = local.writer.function_name
+  writer_dlq_arn       = local.writer.dlq_arn
 }
 
 # One zip of lambda_src/ serves every function; handlers differ only by their entry point. Built at plan time by
@@ -54,11 +55,9 @@ module "ddb_stream" {
 module "s3_sink" {
   source = "./modules/s3_sink"
 
-  name          = var.name
-  tags          = var.tags
-  alarm_actions = local.alarm_actions
-  kms_key_arn   = var.kms_key_arn
-  kms_keys      = var.kms_keys
+  tags        = var.tags
+  kms_key_arn = var.kms_key_arn
+  kms_keys    = var.kms_keys
 
   create_bucket                      = var.bucket.create
   bucket_name                        = var.bucket.name
@@ -72,18 +71,6 @@ module "s3_sink" {
   # emr_compaction's working prefixes (compaction/, compacted/, emr-logs/) expire like raw/.
   create_compaction_lifecycle = local.emr_compaction
   compaction_expiration_days  = var.emr_compaction.log_retention_days
-
-  # With Firehose aggregation the bucket is still ours, but Firehose's writer replaces this one.
-  create_writer                  = local.lambda_aggregation
-  stream_arn                     = module.ddb_stream.stream_arn
-  lambda_zip_path                = data.archive_file.lambda.output_path
-  lambda_zip_base64sha256        = data.archive_file.lambda.output_base64sha256
-  memory_size                    = var.writer.memory_size
-  timeout                        = var.writer.timeout
-  reserved_concurrent_executions = var.writer.reserved_concurrent_executions
-  tracing_mode                   = var.writer.tracing_mode
-  log_level                      = var.writer.log_level
-  log_retention_days             = var.writer.log_retention_days
 }
 
 module "firehose" {
@@ -101,6 +88,32 @@ module "firehose" {
   table_name         = var.table.name
   buffering_size     = var.firehose.buffering_size_mb
   buffering_interval = var.firehose.buffering_interval_seconds
+  # The delivery log's retention, as the writer's.
+  log_retention_days = var.writer.log_retention_days
+}
+
+# The Lambda function that reads the stream: with aggregation = "lambda" it writes objects itself, with "firehose" it
+# puts records into the delivery stream above. One instance, keyed by the aggregation, so that the moved blocks in
+# moved.tf can tell the two writers of the old layout apart (two moved blocks may not share a destination).
+module "stream_writer" {
+  source   = "./modules/stream_writer"
+  for_each = toset([var.aggregation])
+
+  name          = var.name
+  tags          = var.tags
+  alarm_actions = local.alarm_actions
+  kms_key_arn   = var.kms_key_arn
+  kms_keys      = var.kms_keys
+
+  destination = each.key == "firehose" ? "firehose" : "s3"
+  delivery_stream = each.key == "firehose" ? {
+    name = module.firehose[0].delivery_stream_name
+    arn  = module.firehose[0].delivery_stream_arn
+  } : null
+  bucket_name = module.s3_sink.bucket_name
+  bucket_arn  = module.s3_sink.bucket_arn
+  prefix      = var.bucket.prefix
+  table_name  = var.table.name
 
   stream_arn                     = module.ddb_stream.stream_arn
   lambda_zip_path                = data.archive_file.lambda.output_path
@@ -112,7 +125,6 @@ module "firehose" {
   log_level                      = var.writer.log_level
   log_retention_days             = var.writer.log_retention_days
 }
-
 
 module "redshift_loader" {
   source = "./modules/redshift_loader"

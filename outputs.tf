@@ -57,12 +57,12 @@ output "writer_function_name" {
 
 output "writer_function_arn" {
   description = "ARN of the Lambda function that reads the stream."
-  value       = local.lambda_aggregation ? module.s3_sink.writer_function_arn : module.firehose[0].writer_function_arn
+  value       = local.writer.function_arn
 }
 
 output "dlq_url" {
   description = "URL of the writer's dead-letter queue: quarantined records and batches the stream mapping gave up on."
-  value       = local.lambda_aggregation ? module.s3_sink.dlq_url : module.firehose[0].dlq_url
+  value       = local.writer.dlq_url
 }
 
 output "dlq_arn" {

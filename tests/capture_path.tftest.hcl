@@ -67,13 +67,17 @@ run "lambda_aggregation_uses_the_s3_writer_and_no_firehose" {
   }
 
   assert {
-    condition     = output.writer_function_name == module.s3_sink.writer_function_name
-    error_message = "The stream must be mapped to the S3 writer."
+    condition = (
+      keys(module.stream_writer) == ["lambda"] &&
+      output.writer_function_name == module.stream_writer["lambda"].function_name &&
+      output.writer_function_name == "orders-cdc-s3-writer"
+    )
+    error_message = "The stream must be mapped to the S3 writer, the one stream_writer instance (key \"lambda\")."
   }
 
   assert {
-    condition     = module.s3_sink.writer_function_name != null && output.delivery_stream_name == null
-    error_message = "aggregation = lambda creates the S3 writer and no delivery stream."
+    condition     = output.delivery_stream_name == null
+    error_message = "aggregation = lambda creates no delivery stream."
   }
 
   assert {
@@ -96,12 +100,15 @@ run "firehose_aggregation_uses_the_firehose_writer_and_no_s3_writer" {
   }
 
   assert {
-    condition     = module.s3_sink.writer_function_name == null && module.s3_sink.dlq_arn == null
-    error_message = "aggregation = firehose must not create the S3 writer or its queue."
+    condition     = keys(module.stream_writer) == ["firehose"]
+    error_message = "aggregation = firehose must create the Firehose writer only (one stream_writer instance, key \"firehose\"), not the S3 writer."
   }
 
   assert {
-    condition     = output.writer_function_name == module.firehose[0].writer_function_name
+    condition = (
+      output.writer_function_name == module.stream_writer["firehose"].function_name &&
+      output.writer_function_name == "orders-cdc-firehose-writer"
+    )
     error_message = "The stream must be mapped to the Firehose writer."
   }
 }

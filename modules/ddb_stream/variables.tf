@@ -108,7 +108,7 @@ variable "deletion_protection" {
 }
 
 variable "function_name" {
-  description = "Name (not ARN: it is also the alarm's FunctionName dimension) of the writer Lambda function the stream is mapped to, as output by the s3_sink or firehose module."
+  description = "Name (not ARN: it is also the alarm's FunctionName dimension) of the writer Lambda function the stream is mapped to, as output by the stream_writer module."
   type        = string
 
   validation {

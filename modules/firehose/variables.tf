@@ -3,7 +3,7 @@
 # ---------------------------------------------------------------------------
 
 variable "name" {
-  description = "Name prefix for the resources this module names (delivery stream, writer function, roles, DLQ, log groups, alarms). Lowercase letters, digits and hyphens, 1-40 characters."
+  description = "Name prefix for the resources this module names (delivery stream <name>-raw-to-s3, its role, log group and alarm). Lowercase letters, digits and hyphens, 1-40 characters."
   type        = string
 
   validation {
@@ -20,7 +20,7 @@ variable "tags" {
 }
 
 variable "alarm_actions" {
-  description = "SNS topic ARNs notified when an alarm (writer errors, DLQ depth, delivery freshness) fires. Empty list: alarms change state but notify no one."
+  description = "SNS topic ARNs notified when the delivery freshness alarm fires. Empty list: alarms change state but notify no one."
   type        = list(string)
   default     = []
   nullable    = false
@@ -34,9 +34,9 @@ variable "alarm_actions" {
 variable "kms_key_arn" {
   description = <<-EOT
     ARN of a customer managed KMS key. When set it encrypts the delivery stream (CUSTOMER_MANAGED_CMK), the objects Firehose
-    writes, the DLQ, the writer's environment and both log groups, and both roles may use it. Pass the bucket's key when the
-    bucket uses SSE-KMS. The key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it. null: AWS-owned or
-    AWS-managed keys everywhere and the bucket's default encryption for objects.
+    writes and the delivery log group, and the delivery role may use it through S3. Pass the bucket's key when the bucket uses
+    SSE-KMS. The key policy must let CloudWatch Logs (logs.<region>.amazonaws.com) use it. null: an AWS-owned key for the
+    stream, an AWS-managed key for the log group and the bucket's default encryption for objects.
   EOT
   type        = string
   default     = null
@@ -49,10 +49,9 @@ variable "kms_key_arn" {
 
 variable "kms_keys" {
   description = <<-EOT
-    Per-purpose customer managed keys, for teams that keep them apart: bucket (the CDC objects' SSE-KMS key), queues
-    (SQS queues), logs (CloudWatch log groups), table (DynamoDB tables). An unset entry takes kms_key_arn, which also
-    keeps encrypting the functions' environment and schedules. Every role's grant follows the key that encrypts what it
-    touches, through that service only (kms:ViaService).
+    Per-purpose customer managed keys, for teams that keep them apart: bucket (the delivered objects' SSE-KMS key; the
+    delivery role may use it through S3 only, kms:ViaService), queues (the delivery stream's SSE), logs (the delivery log
+    group). An unset entry takes kms_key_arn. table is accepted and ignored, so the root can pass one kms_keys to every module.
   EOT
   type = object({
     table  = optional(string)
@@ -84,7 +83,7 @@ variable "bucket_arn" {
 }
 
 variable "prefix" {
-  description = "Key prefix under which the CDC layout lives (<prefix>/raw/<table>/..., <prefix>/quarantine/<table>/..., <prefix>/firehose-errors/<table>/...). No leading or trailing slash. Empty string: the layout starts at the bucket root."
+  description = "Key prefix under which the CDC layout lives (<prefix>/raw/<table>/..., <prefix>/firehose-errors/<table>/...). No leading or trailing slash. Empty string: the layout starts at the bucket root."
   type        = string
   default     = "cdc"
   nullable    = false
@@ -96,7 +95,7 @@ variable "prefix" {
 }
 
 variable "table_name" {
-  description = "Name of the DynamoDB table whose changes are written; it names the raw/, quarantine/ and firehose-errors/ key prefixes and is passed to the writer."
+  description = "Name of the DynamoDB table whose changes are written; it names the raw/ and firehose-errors/ key prefixes Firehose delivers to."
   type        = string
 
   validation {
@@ -129,101 +128,8 @@ variable "buffering_interval" {
   }
 }
 
-# ---------------------------------------------------------------------------
-# Writer Lambda
-# ---------------------------------------------------------------------------
-
-variable "stream_arn" {
-  description = "ARN of the DynamoDB stream the writer reads (the ddb_stream module's stream_arn)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^arn:aws[a-z-]*:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]+/stream/.+$", var.stream_arn))
-    error_message = "stream_arn must be a DynamoDB stream ARN (arn:<partition>:dynamodb:<region>:<account>:table/<table>/stream/<label>)."
-  }
-}
-
-variable "lambda_zip_path" {
-  description = "Path of the zip that holds the ddb_cdc package (built by the root module)."
-  type        = string
-
-  validation {
-    condition     = endswith(var.lambda_zip_path, ".zip")
-    error_message = "lambda_zip_path must be the path of a .zip file."
-  }
-}
-
-variable "lambda_zip_base64sha256" {
-  description = "Base64-encoded SHA-256 of the zip at lambda_zip_path, so a code change redeploys the function."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9+/]{43}=$", var.lambda_zip_base64sha256))
-    error_message = "lambda_zip_base64sha256 must be a base64-encoded SHA-256 digest (44 characters ending in '=')."
-  }
-}
-
-variable "memory_size" {
-  description = "Memory of the writer function in MiB (CPU grows with it)."
-  type        = number
-  default     = 512
-  nullable    = false
-
-  validation {
-    condition     = floor(var.memory_size) == var.memory_size && var.memory_size >= 128 && var.memory_size <= 10240
-    error_message = "memory_size must be a whole number of MiB from 128 to 10240."
-  }
-}
-
-variable "timeout" {
-  description = "Timeout of one writer invocation in seconds."
-  type        = number
-  default     = 60
-  nullable    = false
-
-  validation {
-    condition     = floor(var.timeout) == var.timeout && var.timeout >= 1 && var.timeout <= 900
-    error_message = "timeout must be a whole number of seconds from 1 to 900."
-  }
-}
-
-variable "reserved_concurrent_executions" {
-  description = "Concurrency reserved for the writer. null: no reservation (the stream already bounds concurrency to shards x parallelization_factor)."
-  type        = number
-  default     = null
-
-  validation {
-    condition     = var.reserved_concurrent_executions == null ? true : floor(var.reserved_concurrent_executions) == var.reserved_concurrent_executions && var.reserved_concurrent_executions >= 1
-    error_message = "reserved_concurrent_executions must be null or a whole number of at least 1 (0 would stop the writer)."
-  }
-}
-
-variable "tracing_mode" {
-  description = "X-Ray tracing mode of the writer: PassThrough (trace only when the caller samples) or Active (the role then gets X-Ray write access)."
-  type        = string
-  default     = "PassThrough"
-  nullable    = false
-
-  validation {
-    condition     = contains(["PassThrough", "Active"], var.tracing_mode)
-    error_message = "tracing_mode must be PassThrough or Active."
-  }
-}
-
-variable "log_level" {
-  description = "LOG_LEVEL passed to the writer."
-  type        = string
-  default     = "INFO"
-  nullable    = false
-
-  validation {
-    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
-    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
-  }
-}
-
 variable "log_retention_days" {
-  description = "Days the writer's and the delivery stream's CloudWatch log groups keep events."
+  description = "Days the delivery stream's CloudWatch log group keeps events."
   type        = number
   default     = 30
   nullable    = false

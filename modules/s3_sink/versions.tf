@@ -4,8 +4,8 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.39.0 is the floor shared by the writer modules: the provider validates the
-      # Lambda runtime name, and python3.12 is unknown to early 5.x releases.
+      # The floor every module of this repository shares (stream_writer's python3.12 runtime and firehose's
+      # file_extension need 5.39.0), so one provider constraint serves the whole stack.
       version = ">= 5.39.0, < 7.0"
     }
   }

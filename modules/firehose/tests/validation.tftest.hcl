@@ -11,12 +11,9 @@ mock_provider "aws" {
 }
 
 variables {
-  name                    = "orders-cdc"
-  bucket_arn              = "arn:aws:s3:::acme-orders-cdc"
-  table_name              = "orders"
-  stream_arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
-  lambda_zip_path         = "build/ddb_cdc.zip"
-  lambda_zip_base64sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
+  name       = "orders-cdc"
+  bucket_arn = "arn:aws:s3:::acme-orders-cdc"
+  table_name = "orders"
 }
 
 run "name_rejects_uppercase_and_underscores" {
@@ -97,86 +94,6 @@ run "buffering_interval_above_900_rejected" {
   }
 
   expect_failures = [var.buffering_interval]
-}
-
-run "stream_arn_rejects_table_arn" {
-  command = plan
-
-  variables {
-    stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
-  }
-
-  expect_failures = [var.stream_arn]
-}
-
-run "lambda_zip_path_rejects_non_zip" {
-  command = plan
-
-  variables {
-    lambda_zip_path = "build/ddb_cdc.tar.gz"
-  }
-
-  expect_failures = [var.lambda_zip_path]
-}
-
-run "lambda_zip_hash_rejects_hex_digest" {
-  command = plan
-
-  variables {
-    lambda_zip_base64sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-  }
-
-  expect_failures = [var.lambda_zip_base64sha256]
-}
-
-run "memory_size_above_10240_rejected" {
-  command = plan
-
-  variables {
-    memory_size = 10241
-  }
-
-  expect_failures = [var.memory_size]
-}
-
-run "timeout_zero_rejected" {
-  command = plan
-
-  variables {
-    timeout = 0
-  }
-
-  expect_failures = [var.timeout]
-}
-
-run "reserved_concurrency_zero_rejected" {
-  command = plan
-
-  variables {
-    reserved_concurrent_executions = 0
-  }
-
-  expect_failures = [var.reserved_concurrent_executions]
-}
-
-run "tracing_mode_rejects_unknown_mode" {
-  command = plan
-
-  variables {
-    tracing_mode = "Disabled"
-  }
-
-  expect_failures = [var.tracing_mode]
-}
-
-run "log_level_rejects_unknown_level" {
-  command = plan
-
-  variables {
-    log_level = "TRACE"
-  }
-
-  expect_failures = [var.log_level]
 }
 
 run "log_retention_rejects_value_cloudwatch_lacks" {

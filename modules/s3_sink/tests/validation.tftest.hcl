@@ -11,33 +11,9 @@ mock_provider "aws" {
 }
 
 variables {
-  name                    = "orders-cdc"
-  create_bucket           = true
-  bucket_name             = "acme-orders-cdc"
-  table_name              = "orders"
-  stream_arn              = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders/stream/2026-01-01T00:00:00.000"
-  lambda_zip_path         = "build/ddb_cdc.zip"
-  lambda_zip_base64sha256 = "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg="
-}
-
-run "name_rejects_uppercase_and_underscores" {
-  command = plan
-
-  variables {
-    name = "Orders_CDC"
-  }
-
-  expect_failures = [var.name]
-}
-
-run "alarm_actions_rejects_non_sns_arns" {
-  command = plan
-
-  variables {
-    alarm_actions = ["oncall@example.com"]
-  }
-
-  expect_failures = [var.alarm_actions]
+  create_bucket = true
+  bucket_name   = "acme-orders-cdc"
+  table_name    = "orders"
 }
 
 run "kms_key_arn_rejects_alias" {
@@ -128,96 +104,6 @@ run "access_log_target_rejects_invalid_bucket" {
   }
 
   expect_failures = [var.access_log_target]
-}
-
-run "stream_arn_rejects_table_arn" {
-  command = plan
-
-  variables {
-    stream_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/orders"
-  }
-
-  expect_failures = [var.stream_arn]
-}
-
-run "lambda_zip_path_rejects_non_zip" {
-  command = plan
-
-  variables {
-    lambda_zip_path = "build/ddb_cdc.tar.gz"
-  }
-
-  expect_failures = [var.lambda_zip_path]
-}
-
-run "lambda_zip_hash_rejects_hex_digest" {
-  command = plan
-
-  variables {
-    lambda_zip_base64sha256 = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-  }
-
-  expect_failures = [var.lambda_zip_base64sha256]
-}
-
-run "memory_size_below_128_rejected" {
-  command = plan
-
-  variables {
-    memory_size = 64
-  }
-
-  expect_failures = [var.memory_size]
-}
-
-run "timeout_above_900_rejected" {
-  command = plan
-
-  variables {
-    timeout = 901
-  }
-
-  expect_failures = [var.timeout]
-}
-
-run "reserved_concurrency_zero_rejected" {
-  command = plan
-
-  variables {
-    reserved_concurrent_executions = 0
-  }
-
-  expect_failures = [var.reserved_concurrent_executions]
-}
-
-run "tracing_mode_rejects_unknown_mode" {
-  command = plan
-
-  variables {
-    tracing_mode = "Disabled"
-  }
-
-  expect_failures = [var.tracing_mode]
-}
-
-run "log_level_rejects_unknown_level" {
-  command = plan
-
-  variables {
-    log_level = "TRACE"
-  }
-
-  expect_failures = [var.log_level]
-}
-
-run "log_retention_rejects_value_cloudwatch_lacks" {
-  command = plan
-
-  variables {
-    log_retention_days = 10
-  }
-
-  expect_failures = [var.log_retention_days]
 }
 
 run "compaction_expiration_days_rejects_zero" {

@@ -82,14 +82,23 @@ resource "aws_dynamodb_table" "source" {
 module "sink" {
   source = "../../../../modules/s3_sink"
 
-  name          = var.name
   create_bucket = true
   bucket_name   = "${var.name}-changes"
   prefix        = "cdc"
   table_name    = aws_dynamodb_table.source.name
   force_destroy = true
+}
 
-  create_writer           = true
+module "writer" {
+  source = "../../../../modules/stream_writer"
+
+  name        = var.name
+  destination = "s3"
+  bucket_name = module.sink.bucket_name
+  bucket_arn  = module.sink.bucket_arn
+  prefix      = "cdc"
+  table_name  = aws_dynamodb_table.source.name
+
   stream_arn              = aws_dynamodb_table.source.stream_arn
   lambda_zip_path         = data.archive_file.lambda.output_path
   lambda_zip_base64sha256 = data.archive_file.lambda.output_base64sha256
@@ -108,9 +117,9 @@ output "raw_prefix" {
 }
 
 output "writer_function_name" {
-  value = module.sink.writer_function_name
+  value = module.writer.function_name
 }
 
 output "dlq_url" {
-  value = module.sink.dlq_url
+  value = module.writer.dlq_url
 }
