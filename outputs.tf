@@ -185,3 +185,8 @@ output "emr_instance_profile_name" {
   description = "The instance profile of the compaction clusters' nodes (load_strategy = \"emr_compaction\"), or null."
   value       = try(module.emr_compaction[0].emr_instance_profile_name, null)
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null when create_dashboard = false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}

@@ -986,3 +986,10 @@ variable "backfill" {
     error_message = "backfill.log_retention_days must be one of CloudWatch Logs' values: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653."
   }
 }
+
+variable "create_dashboard" {
+  description = "Controls whether a CloudWatch dashboard named after name is created: stream iterator age, writer errors and throttles, dead-letter queue depths, Firehose delivery freshness (aggregation = \"firehose\"), the loader's replication lag, files loaded and load failures, and the loader host or compaction runs where the load strategy deploys them, with each alarm's threshold drawn."
+  type        = bool
+  default     = true
+  nullable    = false
+}

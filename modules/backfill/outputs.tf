@@ -67,3 +67,13 @@ output "environment" {
   description = "Environment of the backfill function (the spec's CDC_* variables); the CLI reads the same values from the deployed function."
   value       = aws_lambda_function.backfill.environment[0].variables
 }
+
+output "dlq_name" {
+  description = "Name of the cursor mapping's dead-letter queue (the QueueName dimension of its depth alarm), or null unless mode = \"checkpoint_table\"."
+  value       = try(aws_sqs_queue.dlq[0].name, null)
+}
+
+output "dlq_alarm_threshold" {
+  description = "Threshold of the dead-letter queue's depth alarm, or null unless mode = \"checkpoint_table\"."
+  value       = try(aws_cloudwatch_metric_alarm.dlq_depth[0].threshold, null)
+}

@@ -9,7 +9,7 @@ output "table_arn" {
 }
 
 output "stream_arn" {
-  description = "ARN of the table's DynamoDB stream; pass it to the writer module (s3_sink or firehose) so its role may read the stream."
+  description = "ARN of the table's DynamoDB stream; pass it to the stream_writer module so its role may read the stream."
   value       = local.stream_arn
 }
 
@@ -36,4 +36,9 @@ output "iterator_age_alarm_arn" {
 output "point_in_time_recovery_enabled" {
   description = "Whether point-in-time recovery is on for the table: as configured for a created table, as AWS reports it for an adopted one (DescribeContinuousBackups). The backfill's export mode needs it."
   value       = var.create_table ? aws_dynamodb_table.this[0].point_in_time_recovery[0].enabled : try(local.adopted_table.point_in_time_recovery[0].enabled, false)
+}
+
+output "iterator_age_alarm_threshold_ms" {
+  description = "Threshold of the iterator-age alarm in milliseconds (iterator_age_alarm_threshold_ms, or its default): what the root's dashboard draws on the IteratorAge graph."
+  value       = aws_cloudwatch_metric_alarm.iterator_age.threshold
 }

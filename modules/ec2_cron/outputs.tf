@@ -52,3 +52,8 @@ output "host_alarm_name" {
   description = "Name of the alarm that fires when the group has had no instance in service for 5 minutes."
   value       = aws_cloudwatch_metric_alarm.host_gone.alarm_name
 }
+
+output "host_alarm_threshold" {
+  description = "Threshold of the host alarm: it fires while GroupInServiceInstances (AWS/AutoScaling, AutoScalingGroupName) stays below this."
+  value       = aws_cloudwatch_metric_alarm.host_gone.threshold
+}

@@ -62,3 +62,11 @@ output "alarm_arns" {
   description = "ARNs of the alarms on failed, timed-out and aborted runs, and on runs that stopped starting (AWS/States, StateMachineArn dimension)."
   value       = concat([for k in sort(keys(aws_cloudwatch_metric_alarm.executions)) : aws_cloudwatch_metric_alarm.executions[k].arn], aws_cloudwatch_metric_alarm.not_running[*].arn)
 }
+
+output "execution_alarm_thresholds" {
+  description = "The run alarms' AWS/States metrics (StateMachineArn dimension) and thresholds, read from the alarms: ExecutionsFailed, ExecutionsTimedOut and ExecutionsAborted fire above theirs, ExecutionsStarted (only while the schedule is enabled) below its."
+  value = merge(
+    { for alarm in aws_cloudwatch_metric_alarm.executions : alarm.metric_name => alarm.threshold },
+    { for alarm in aws_cloudwatch_metric_alarm.not_running : alarm.metric_name => alarm.threshold },
+  )
+}

@@ -92,3 +92,24 @@ output "loader_timeout_seconds" {
   description = "Timeout of one load in seconds (the loader function's timeout): the ec2_cron host's service gets the same limit."
   value       = local.loader_timeout
 }
+
+output "invoke_dlq_name" {
+  description = "Name of the dead-letter queue of asynchronous loader invocations (the QueueName dimension of its depth alarm)."
+  value       = aws_sqs_queue.invoke_dlq.name
+}
+
+output "queue_dlq_name" {
+  description = "Name of the dead-letter queue of the S3 notification queue, or null unless load_strategy = \"s3_event\"."
+  value       = try(aws_sqs_queue.load_dlq[0].name, null)
+}
+
+output "alarm_thresholds" {
+  description = "Thresholds of the loader's alarms, read from the alarms themselves: load_failures (LoadFailures), lag (ReplicationLagSeconds, seconds), loader_errors (AWS/Lambda Errors), invoke_dlq_depth and load_dlq_depth (null unless load_strategy = \"s3_event\")."
+  value = {
+    load_failures    = aws_cloudwatch_metric_alarm.load_failures.threshold
+    lag              = aws_cloudwatch_metric_alarm.lag.threshold
+    loader_errors    = aws_cloudwatch_metric_alarm.loader_errors.threshold
+    invoke_dlq_depth = aws_cloudwatch_metric_alarm.invoke_dlq_depth.threshold
+    load_dlq_depth   = try(aws_cloudwatch_metric_alarm.load_dlq_depth[0].threshold, null)
+  }
+}

@@ -440,9 +440,95 @@ def run_demo(options: Options) -> Report:
         report.quarantined = list_keys(s3, outputs["bucket_name"], outputs["quarantine_prefix"])
         report.writer_dlq_messages = queue_depth(client("sqs", endpoint), outputs.get("dlq_url"))
         report.stream_batches_discarded = int(stream_mapping.get("on_failure_sent", 0))
+        # Before destroy: the deployed dashboard against the metrics and resources this run really had.
+        report.dashboard = check_dashboard(endpoint, DEMO_NAME)
     report.phases = phases.seconds
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
+
+
+# The loader publishes these only when a load fails (ddb_cdc.loader.service); a clean run has none to list, a --faults
+# run does. Any other graphed metric of the loader's namespace must have been published during the run.
+LOAD_FAILURE_METRICS: Final = frozenset({"LoadFailures", "TransientLoadFailures"})
+
+
+def check_dashboard(endpoint: str, name: str) -> dict[str, Any]:
+    """The deployed dashboard (create_dashboard's default) validated against the sandbox.
+
+    The loader publishes its metrics with PutMetricData, which moto stores and ListMetrics returns: every graph of a
+    custom namespace must name a metric published during this run with exactly its dimensions (failure-only metrics
+    excepted, see LOAD_FAILURE_METRICS). moto publishes no AWS/* metrics, so those are checked by their dimension
+    value: it must name a resource deployed here (function, queue, delivery stream, group, state machine).
+    """
+    cloudwatch = client("cloudwatch", endpoint)
+    entries = cloudwatch.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"]
+    if [entry["DashboardName"] for entry in entries] != [name]:
+        return {
+            "dashboards": [entry["DashboardName"] for entry in entries],
+            "widgets": 0,
+            "unknown_metrics": ["no dashboard"],
+        }
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
+    rows = [row for widget in body["widgets"] for row in widget["properties"]["metrics"]]
+
+    def deployed(dimension: str) -> set[str]:
+        if dimension == "FunctionName":
+            pages = client("lambda", endpoint).get_paginator("list_functions").paginate()
+            return {f["FunctionName"] for page in pages for f in page["Functions"]}
+        if dimension == "QueueName":
+            return {
+                url.rsplit("/", 1)[-1] for url in client("sqs", endpoint).list_queues().get("QueueUrls", [])
+            }
+        if dimension == "DeliveryStreamName":
+            return set(client("firehose", endpoint).list_delivery_streams()["DeliveryStreamNames"])
+        if dimension == "AutoScalingGroupName":
+            groups = client("autoscaling", endpoint).describe_auto_scaling_groups()["AutoScalingGroups"]
+            return {g["AutoScalingGroupName"] for g in groups}
+        if dimension == "StateMachineArn":
+            return {
+                m["stateMachineArn"]
+                for m in client("stepfunctions", endpoint).list_state_machines()["stateMachines"]
+            }
+        return set()
+
+    published: dict[str, set[tuple[str, tuple[tuple[str, str], ...]]]] = {}
+    resources: dict[str, set[str]] = {}
+    unknown_metrics: list[str] = []
+    not_published: list[str] = []
+    for row in rows:
+        namespace, metric = row[0], row[1]
+        pairs = [item for item in row[2:] if isinstance(item, str)]
+        dimensions = tuple(sorted(zip(pairs[::2], pairs[1::2], strict=True)))
+        shown = f"{namespace} {metric} " + " ".join(f"{k}={v}" for k, v in dimensions)
+        if namespace.startswith("AWS/"):
+            for dimension, value in dimensions:
+                if dimension not in resources:
+                    resources[dimension] = deployed(dimension)
+                if value not in resources[dimension]:
+                    unknown_metrics.append(f"{shown} (no such resource here)")
+            continue
+        if namespace not in published:
+            pages = cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace)
+            published[namespace] = {
+                (m["MetricName"], tuple(sorted((d["Name"], d["Value"]) for d in m["Dimensions"])))
+                for page in pages
+                for m in page["Metrics"]
+            }
+        if (metric, dimensions) in published[namespace]:
+            continue
+        if metric in LOAD_FAILURE_METRICS and metric not in {name for name, _ in published[namespace]}:
+            not_published.append(shown)
+        else:
+            unknown_metrics.append(f"{shown} (never published here)")
+    return {
+        "name": name,
+        "widgets": len(body["widgets"]),
+        "metrics": len(rows),
+        "regions": sorted({widget["properties"].get("region") for widget in body["widgets"]}),
+        "published": sorted(f"{ns} {metric}" for ns, metrics in published.items() for metric, _ in metrics),
+        "not_published_in_run": not_published,
+        "unknown_metrics": unknown_metrics,
+    }
 
 
 def _loader_hosts(

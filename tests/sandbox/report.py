@@ -56,6 +56,9 @@ class Report:
     ec2_hosts: dict[str, Any] | None = None
     # emr_compaction: the state machine's runs (tests/sandbox/compaction_run.py): per hour, status, clusters.
     compaction: dict[str, Any] | None = None
+    # The deployed CloudWatch dashboard checked against this run (demo.check_dashboard): widgets, and unknown_metrics,
+    # the graphs of a custom metric never published here or of an AWS/* metric naming no deployed resource.
+    dashboard: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,6 +127,13 @@ class Report:
                 f"  compaction runs       {len(c.get('runs', [])):>10,}  ({statuses}; {c.get('clusters_created', 0)} "
                 f"clusters created, {c.get('clusters_left_running', 0)} left running; "
                 f"{sum((c.get('late_changes') or {}).get(k, 0) for k in ('puts', 'updates', 'deletes'))} late changes)"
+            )
+        if self.dashboard is not None:
+            d = self.dashboard
+            lines.append(
+                f"  dashboard             {d.get('widgets', 0):>10,}  widgets ({d.get('metrics', 0)} metrics; unknown "
+                f"{len(d.get('unknown_metrics', []))}; not published in "
+                f"this run: {', '.join(d.get('not_published_in_run', [])) or 'none'})"
             )
         for name, done in self.faults.items():
             lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")

@@ -134,6 +134,7 @@ def test_demo_loads_every_change_exactly_once(aggregation: str, load: str, demo_
     assert report["tombstones"] == changes["deletes"]
     assert report["copy_statements"] >= 1 and report["loads_failed"] == 0
     assert report["resources_left_after_destroy"] == []
+    assert report["dashboard"]["widgets"] >= 6 and report["dashboard"]["unknown_metrics"] == [], output
 
     # The runtime used what Terraform deployed: the stream mapping's batch size bounds
     # every event, and every stream record reached the writer.
