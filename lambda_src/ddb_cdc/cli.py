@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import json
+import math
 import os
 import sys
 import time
@@ -35,6 +36,16 @@ from ddb_cdc.loader.runtime import build_service
 from ddb_cdc.loader.service import LoaderService, LoadsFailed
 
 EXIT_LAG_EXCEEDED = 3
+
+
+def _positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
+    return seconds
 
 
 def _hour(value: str) -> int:
@@ -82,7 +93,7 @@ def parser() -> argparse.ArgumentParser:
     )
     status.add_argument(
         "--max-lag-seconds",
-        type=float,
+        type=_positive_seconds,
         help="exit non-zero above this lag (default: the deployed lag alarm's threshold, CDC_LAG_ALARM_SECONDS)",
     )
     status.add_argument(

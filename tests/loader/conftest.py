@@ -117,6 +117,9 @@ class FakeWarehouse:
     # What a failed COPY left in stl_load_errors: (query id or None, file URL, line).
     load_errors: list[tuple[int | None, str, int]] = field(default_factory=list)
     down: bool = False  # an outage: every call fails as a lost connection would
+    # What the ledger row's last_loaded_at and the target's newest _cdc_source_ts read (UTC wall time, no zone).
+    last_loaded_at: Any = None
+    newest_change_at: Any = None
 
     def copy_count(self) -> int:
         return sum(1 for statements in self.transactions for s in statements if s.startswith("COPY "))
@@ -166,7 +169,9 @@ class FakeWarehouse:
             return [(key,) for key in sorted(literals & set(self.ledger))]
         if 'COUNT(*) AS "files"' in sql:
             raw = [key for key in self.ledger if key.startswith(f"{PREFIX}/raw/{TABLE}/")]
-            return [(len(raw), max(raw) if raw else None, None)]
+            return [(len(raw), max(raw) if raw else None, self.last_loaded_at)]
+        if '"newest_change_at"' in sql:
+            return [(self.newest_change_at,)]
         if "load_error" in sql:
             if self.load_error_rows:
                 return list(self.load_error_rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from ddb_cdc import cli
@@ -59,6 +60,66 @@ def test_cli_status_lists_failing_and_quarantined_files_and_the_last_outcome(
     # The fake ledger has no load time: the failure recorded afterwards is the last outcome.
     assert status["last_load"]["outcome"] == "failed" and status["last_load"]["kind"] == "content"
     assert status["lag_threshold_seconds"] is None and status["lag_exceeded"] is False
+
+
+@pytest.mark.parametrize(
+    ("loaded_minutes_after_failure", "outcome"),
+    [(5, "succeeded"), (-5, "failed")],
+    ids=["then-loaded", "loaded-before"],
+)
+def test_cli_status_last_load_is_the_newer_of_the_ledger_and_the_last_failure(
+    aws, warehouse, make_service, clock, capsys, loaded_minutes_after_failure, outcome
+):
+    failing = aws.put_raw(raw_key(T0_MS, "failing"))
+    service = make_service()
+    clock.now_ms = T0_MS + 3_600_000
+    service.files.record_failure([failing], error="boom", load_id="l1")
+    # The ledger's time is UTC wall time without a zone (SYSDATE); the failure's carries one.
+    failed_at = datetime.fromtimestamp(clock.now_ms / 1000, UTC)
+    warehouse.last_loaded_at = (failed_at + timedelta(minutes=loaded_minutes_after_failure)).replace(
+        tzinfo=None
+    )
+    warehouse.newest_change_at = datetime(2026, 11, 27, 4, 59, 58, 250000)
+
+    code, status = _run(capsys, service, "status")
+
+    assert code == 0 and status["last_load"]["outcome"] == outcome
+    assert status["newest_change_loaded"] == "2026-11-27T04:59:58.250000+00:00"
+    if outcome == "failed":
+        assert status["last_load"] == {
+            "outcome": "failed",
+            "at": failed_at.isoformat(),
+            "kind": "content",
+            "files": 1,
+            "error": "boom",
+        }
+
+
+def test_cli_status_keeps_the_last_failure_after_a_quarantine_and_a_repeated_outage(
+    aws, warehouse, make_service, clock, capsys
+):
+    key = aws.put_raw(raw_key(T0_MS, "bad"))
+    service = make_service()
+    service.files.record_failure([key], error="Invalid JSON", load_id="l1")
+    service.files.quarantine(key)  # its failure record goes with it
+    code, status = _run(capsys, service, "status")
+    assert status["failing_files"] == [] and status["last_load"]["error"] == "Invalid JSON"
+
+    # An outage on a file already on the retry list writes no new record, but it is the last outcome.
+    other = aws.put_raw(raw_key(T0_MS, "other"))
+    service.files.record_failure([other], error="first", load_id="", kinds={other: "transient"})
+    clock.now_ms += 60_000
+    service._record_transient([other], service.files.failure_records(), "connection reset")
+    code, status = _run(capsys, service, "status")
+    assert code == 0 and status["failing_files"][0]["last_error"] == "first"
+    assert (status["last_load"]["kind"], status["last_load"]["error"]) == ("transient", "connection reset")
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_cli_status_refuses_a_threshold_that_is_not_a_positive_number(make_service, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["status", "--max-lag-seconds", value], service=make_service())
+    assert exit_info.value.code == 2 and "--max-lag-seconds" in capsys.readouterr().err
 
 
 def test_cli_status_never_prints_the_value_an_error_quoted(aws, make_service, capsys):

@@ -16,6 +16,7 @@ from ddb_cdc.warehouse import (
     TargetSpec,
     render_ddl,
     render_ledgered_files,
+    render_newest_change,
     render_status,
     target_column_names,
 )
@@ -265,7 +266,8 @@ def test_ledger_queries_report_loaded_files_and_the_high_water_mark(
     assert (status.files, status.max_file_key) == (2, late)
     assert status.high_water_hour_ms == (T0 + 7200) // 3600 * 3600 * 1000
     # The newest change loaded is the later one's DynamoDB time (UTC wall time, no zone).
-    assert status.newest_change_at == datetime.fromtimestamp(T0 + 7200, UTC).replace(tzinfo=None)
+    ((newest,),) = warehouse.query(render_newest_change(spec, "postgresql"))
+    assert newest == datetime.fromtimestamp(T0 + 7200, UTC).replace(tzinfo=None)
     empty = LedgerStatus.from_row(warehouse.query(render_status(spec, "postgresql", key_prefix="other/"))[0])
     assert (empty.files, empty.max_file_key, empty.high_water_hour_ms) == (0, None, None)
 

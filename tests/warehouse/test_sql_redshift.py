@@ -22,6 +22,7 @@ from ddb_cdc.warehouse import (
     render_ddl,
     render_ledgered_files,
     render_load,
+    render_newest_change,
     render_status,
 )
 from ddb_cdc.warehouse.sql import MAX_STATEMENTS, render_copy
@@ -85,6 +86,7 @@ def _all_statements(spec: TargetSpec) -> list[str]:
         *render_ledgered_files(spec, "redshift", many_files),
         render_status(spec, "redshift"),
         render_status(spec, "redshift", key_prefix="cdc/prod/raw/orders/"),
+        render_newest_change(spec, "redshift"),
     ]
 
 

@@ -30,7 +30,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from botocore.exceptions import ClientError
@@ -56,6 +56,9 @@ class RawFile:
 FailureKind = Literal["content", "unattributed", "collateral", "transient"]
 ISOLATING: Final = frozenset({"content", "unattributed"})
 RECONCILE_STATE: Final = "_reconcile.json"
+# The newest failure of any load of this table (what ``status`` reports as the last outcome when it is newer than
+# the ledger's newest row): kept when the files' own records go (a success, a quarantine).
+LAST_FAILURE: Final = "_last_failure.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,9 +180,9 @@ class CdcFiles:
     def failure_records(self) -> dict[str, FailureRecord]:
         """Every file of this table with a failed load and no success since."""
         records: dict[str, FailureRecord] = {}
-        state = self.failures_prefix + RECONCILE_STATE
+        own = {self.failures_prefix + RECONCILE_STATE, self.failures_prefix + LAST_FAILURE}
         for item in self._list(self.failures_prefix):
-            if item["Key"] == state:
+            if item["Key"] in own:
                 continue
             body = self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
             document = json.loads(body)
@@ -194,7 +197,7 @@ class CdcFiles:
                 isolate=bool(document.get("isolate", True)),
                 last_kind=str(document.get("last_kind", "content")),
                 last_statement_id=str(document.get("last_statement_id", "")),
-                recorded_at=item.get("LastModified"),
+                recorded_at=_parse_time(document.get("updated_at")) or item.get("LastModified"),
             )
         return records
 
@@ -217,6 +220,7 @@ class CdcFiles:
         """
         records = known if known is not None else self.failure_records()
         counts: dict[str, int] = {}
+        noted: tuple[str, str] | None = None
         for key in files:
             kind = (kinds or {}).get(key, "content")
             before = records.get(key)
@@ -244,7 +248,38 @@ class CdcFiles:
                 ContentType="application/json",
             )
             counts[key] = count
+            noted = (kind, key)
+        if noted is not None:
+            self.note_failure(error=error, kind=noted[0], load_id=load_id, files=len(files))
         return counts
+
+    def note_failure(self, *, error: str, kind: str, load_id: str, files: int) -> None:
+        """Remember the newest failure of any load of this table (``status``'s last outcome)."""
+        document = {
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
+            "kind": kind,
+            "error": error[:2000],
+            "load_id": load_id,
+            "files": files,
+        }
+        self._s3.put_object(
+            Bucket=self.bucket,
+            Key=self.failures_prefix + LAST_FAILURE,
+            Body=json.dumps(document).encode("utf-8"),
+            ContentType="application/json",
+        )
+
+    def last_failure(self) -> dict[str, Any] | None:
+        """The newest failure noted (``at`` as an aware UTC datetime), or None."""
+        try:
+            body = self._s3.get_object(Bucket=self.bucket, Key=self.failures_prefix + LAST_FAILURE)["Body"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise
+        document = json.loads(body.read())
+        document["at"] = _parse_time(document.get("at"))
+        return document
 
     def clear_failures(self, files: Iterable[str]) -> None:
         keys = [{"Key": self._failure_key(key)} for key in files]
@@ -299,3 +334,13 @@ class CdcFiles:
         self._s3.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": source})
         self._s3.delete_object(Bucket=self.bucket, Key=source)
         self.clear_failures([key])
+
+
+def _parse_time(text: Any) -> datetime | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (what this module writes) as an aware UTC datetime; None otherwise."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None

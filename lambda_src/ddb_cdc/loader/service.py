@@ -62,7 +62,14 @@ from ddb_cdc.loader.executors import (
 )
 from ddb_cdc.loader.files import CdcFiles, FailureKind, FailureRecord
 from ddb_cdc.obs import log
-from ddb_cdc.warehouse import LedgerStatus, render_ddl, render_ledgered_files, render_load, render_status
+from ddb_cdc.warehouse import (
+    LedgerStatus,
+    render_ddl,
+    render_ledgered_files,
+    render_load,
+    render_newest_change,
+    render_status,
+)
 from ddb_cdc.warehouse.identifiers import Dialect, literal
 from ddb_cdc.warehouse.manifest import manifest_body, manifest_key, s3_url
 
@@ -638,6 +645,8 @@ class LoaderService:
                 self.files.record_failure(
                     new, error=error, load_id="", kinds=dict.fromkeys(new, "transient"), known=dict(failures)
                 )
+            else:  # nothing new to list for retry, but this run failed too: status's last outcome says so
+                self.files.note_failure(error=error, kind="transient", load_id="", files=len(keys))
         with contextlib.suppress(Exception):
             self.metrics.put({"TransientLoadFailures": (1.0, "Count")})
         log(
@@ -953,6 +962,11 @@ class LoaderService:
         rows = self.executor.query(sql)
         return LedgerStatus.from_row(rows[0] if rows else (0, None, None))
 
+    def newest_change_at(self) -> datetime | None:
+        """The DynamoDB time of the newest change in the target (``status`` only: it reads a whole column)."""
+        rows = self.executor.query(render_newest_change(self.config.target, self.dialect))
+        return _utc_or_none(rows[0][0] if rows else None)
+
     def status(self, *, window_only: bool = False, max_lag_seconds: float | None = None) -> dict[str, Any]:
         """The on-call view of one table: what is loaded, what waits, what fails, what is set aside.
 
@@ -964,6 +978,7 @@ class LoaderService:
         lists (cheaper on a long history).
         """
         ledger = self.ledger_status()
+        newest_change = self.newest_change_at()
         prefixes = self._schedule_prefixes(ledger) if window_only else None
         listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
         found = self.ledgered(set(listed))
@@ -982,9 +997,9 @@ class LoaderService:
             "high_water_hour": None
             if hwm is None
             else time.strftime("%Y-%m-%dT%H", time.gmtime(hwm // 1000)),
-            "newest_change_loaded": _iso(ledger.newest_change_at),
+            "newest_change_loaded": _iso(newest_change),
             "last_loaded_at": _iso(ledger.last_loaded_at),
-            "last_load": _last_load(ledger.last_loaded_at, failures),
+            "last_load": _last_load(ledger.last_loaded_at, self.files.last_failure()),
             "listed": "lookback window" if window_only else "whole raw prefix",
             "pending_files": len(pending),
             "oldest_pending_file": min(pending) if pending else None,
@@ -1069,20 +1084,29 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def _last_load(last_loaded_at: datetime | None, failures: Sequence[FailureRecord]) -> dict[str, Any] | None:
-    """The newest load outcome the ledger and the failure records show: a success is the ledger's
-    newest row; a failure is a failure record written later (a success removes its files' records)."""
-    failed = [record for record in failures if record.recorded_at is not None]
-    newest_failure = max(failed, key=lambda record: _utc(record.recorded_at), default=None)  # type: ignore[arg-type]
-    if newest_failure is not None and (
-        last_loaded_at is None or _utc(newest_failure.recorded_at) > _utc(last_loaded_at)  # type: ignore[arg-type]
+def _last_load(last_loaded_at: datetime | None, failure: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The newest load outcome: the ledger's newest row (a success), or the newest failure noted
+    (``CdcFiles.note_failure``) when it is later."""
+    failed_at = failure.get("at") if failure else None
+    if (
+        failure is not None
+        and failed_at is not None
+        and (last_loaded_at is None or failed_at > _utc(last_loaded_at))
     ):
         return {
             "outcome": "failed",
-            "at": _iso(_utc(newest_failure.recorded_at)),  # type: ignore[arg-type]
-            "kind": newest_failure.last_kind,
-            "error": redact(newest_failure.last_error)[:STATUS_ERROR_CHARS],
+            "at": _iso(failed_at),
+            "kind": failure.get("kind"),
+            "files": failure.get("files"),
+            "error": redact(str(failure.get("error") or ""))[:STATUS_ERROR_CHARS],
         }
     if last_loaded_at is not None:
         return {"outcome": "succeeded", "at": _iso(_utc(last_loaded_at))}
     return None
+
+
+def _utc_or_none(value: Any) -> datetime | None:
+    """A TIMESTAMP from either executor (the Data API's text or psycopg2's datetime) as aware UTC."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return None if value is None else _utc(value)

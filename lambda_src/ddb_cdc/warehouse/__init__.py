@@ -13,6 +13,7 @@ from ddb_cdc.warehouse.sql import (
     render_ddl,
     render_ledgered_files,
     render_load,
+    render_newest_change,
     render_status,
     target_column_names,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "render_ddl",
     "render_ledgered_files",
     "render_load",
+    "render_newest_change",
     "render_status",
     "s3_url",
     "target_column_names",

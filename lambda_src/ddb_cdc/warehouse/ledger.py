@@ -15,14 +15,11 @@ class LedgerStatus:
     files: int
     max_file_key: str | None
     last_loaded_at: datetime | None
-    # The DynamoDB time (ApproximateCreationDateTime) of the newest change in the target.
-    newest_change_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> LedgerStatus:
-        files, max_file_key, last_loaded_at, *rest = row
-        newest_change_at = rest[0] if rest else None
-        return cls(int(files or 0), max_file_key, _timestamp(last_loaded_at), _timestamp(newest_change_at))
+        files, max_file_key, last_loaded_at = row
+        return cls(int(files or 0), max_file_key, _timestamp(last_loaded_at))
 
     @property
     def high_water_hour_ms(self) -> int | None:

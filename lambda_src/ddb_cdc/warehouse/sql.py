@@ -649,9 +649,7 @@ def render_ledgered_files(spec: TargetSpec, dialect: Dialect, candidates: Sequen
 
 
 def render_status(spec: TargetSpec, dialect: Dialect, *, key_prefix: str = "") -> str:
-    """One row: ``files``, ``max_file_key``, ``last_loaded_at`` for this target, and
-    ``newest_change_at``: the newest ``_cdc_source_ts`` in the target (tombstones included),
-    the DynamoDB time of the newest change loaded.
+    """One row: ``files``, ``max_file_key``, ``last_loaded_at`` for this target.
 
     ``key_prefix`` (for example ``layout``'s ``<prefix>/raw/<table>/``) keeps raw and
     compacted files apart. Raw keys sort by hour, so ``max_file_key`` is the high-water
@@ -663,12 +661,17 @@ def render_status(spec: TargetSpec, dialect: Dialect, *, key_prefix: str = "") -
     if key_prefix:
         text(key_prefix, "key_prefix", max_length=MAX_FILE_KEY)
         where += f' AND LEFT("file_key", {len(key_prefix)}) = {literal(key_prefix)}'
-    target = _table(spec.schema, spec.table)
     return (
-        f'SELECT COUNT(*) AS "files", MAX("file_key") AS "max_file_key", MAX("loaded_at") AS "last_loaded_at", '
-        f'(SELECT MAX("_cdc_source_ts") FROM {target}) AS "newest_change_at" '
+        f'SELECT COUNT(*) AS "files", MAX("file_key") AS "max_file_key", MAX("loaded_at") AS "last_loaded_at" '
         f"FROM {ledger} WHERE {where}"
     )
+
+
+def render_newest_change(spec: TargetSpec, dialect: Dialect) -> str:
+    """One row, one column: the newest ``_cdc_source_ts`` in the target (tombstones included), the
+    DynamoDB time of the newest change loaded. It reads a whole column, so only ``status`` runs it."""
+    _check_dialect(dialect)
+    return f'SELECT MAX("_cdc_source_ts") AS "newest_change_at" FROM {_table(spec.schema, spec.table)}'
 
 
 def raw_prefix(prefix: str, table: str) -> str:
