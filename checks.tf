@@ -3,6 +3,45 @@
 # long before a load fails with the loader's ConfigError.
 
 locals {
+  # Whole numbers the root checks before any submodule does (variables.tf), so that the error names the user's input:
+  # the submodules' own limits, restated once (a validation may read a local that does not read its own variable).
+  input_ranges = {
+    "firehose" = {
+      buffering_size_mb          = { min = 1, max = 128 }
+      buffering_interval_seconds = { min = 0, max = 900 }
+    }
+    "writer" = {
+      memory_size                    = { min = 128, max = 10240 }
+      timeout                        = { min = 1, max = 900 }
+      reserved_concurrent_executions = { min = 1, max = null }
+    }
+    "loader" = {
+      max_file_failures           = { min = 1, max = 100 }
+      schedule_lookback_hours     = { min = 1, max = 720 }
+      lag_alarm_threshold_seconds = { min = 60, max = null }
+      memory_size                 = { min = 128, max = 10240 }
+      timeout                     = { min = 30, max = 900 }
+      completion_memory_size      = { min = 128, max = 10240 }
+      completion_timeout          = { min = 10, max = 900 }
+      connect_timeout_seconds     = { min = 1, max = 120 }
+      statement_timeout_ms        = { min = 1000, max = null }
+    }
+    "loader.s3_event" = {
+      batch_size                         = { min = 1, max = 10000 }
+      maximum_batching_window_in_seconds = { min = 0, max = 300 }
+      max_receive_count                  = { min = 1, max = 1000 }
+    }
+    "loader.schedule" = {
+      rate_minutes                 = { min = 1, max = 1440 }
+      maximum_retry_attempts       = { min = 0, max = 185 }
+      maximum_event_age_in_seconds = { min = 60, max = 86400 }
+    }
+    "loader.async_invocation" = {
+      maximum_retry_attempts       = { min = 0, max = 2 }
+      maximum_event_age_in_seconds = { min = 60, max = 21600 }
+    }
+  }
+
   # One list for the plan and the loader: ddb_cdc.warehouse.identifiers loads the same file at import
   # (tests/warehouse/test_reserved_words.py keeps both pointed at it).
   sql_reserved_words = toset(jsondecode(file("${path.module}/lambda_src/ddb_cdc/warehouse/reserved_words.json")).words)

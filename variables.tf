@@ -160,19 +160,10 @@ variable "firehose" {
   nullable = false
 
   # modules/firehose's rules, in firehose.* words.
+  # Whole numbers in range: the table is local.input_ranges["firehose"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "buffering_size_mb", value = var.firehose.buffering_size_mb, min = 1, max = 128 },
-        { field = "buffering_interval_seconds", value = var.firehose.buffering_interval_seconds, min = 0, max = 900 },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "buffering_size_mb", value = var.firehose.buffering_size_mb, min = 1, max = 128 },
-        { field = "buffering_interval_seconds", value = var.firehose.buffering_interval_seconds, min = 0, max = 900 },
-      ]
-    ] : [for check in checks : "firehose.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["firehose"] : merge(limits, { field = field, value = try(var.firehose[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["firehose"] : merge(limits, { field = field, value = try(var.firehose[field], null) })] : "firehose.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 }
 
@@ -190,21 +181,10 @@ variable "writer" {
   nullable = false
 
   # The sink modules' rules, in writer.* words.
+  # Whole numbers in range: the table is local.input_ranges["writer"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "memory_size", value = var.writer.memory_size, min = 128, max = 10240 },
-        { field = "timeout", value = var.writer.timeout, min = 1, max = 900 },
-        { field = "reserved_concurrent_executions", value = var.writer.reserved_concurrent_executions, min = 1, max = null },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "memory_size", value = var.writer.memory_size, min = 128, max = 10240 },
-        { field = "timeout", value = var.writer.timeout, min = 1, max = 900 },
-        { field = "reserved_concurrent_executions", value = var.writer.reserved_concurrent_executions, min = 1, max = null },
-      ]
-    ] : [for check in checks : "writer.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["writer"] : merge(limits, { field = field, value = try(var.writer[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["writer"] : merge(limits, { field = field, value = try(var.writer[field], null) })] : "writer.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 
   validation {
@@ -759,82 +739,28 @@ variable "loader" {
   nullable = false
 
   # modules/redshift_loader's rules, in loader.* words.
+  # Whole numbers in range: the table is local.input_ranges["loader"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "max_file_failures", value = var.loader.max_file_failures, min = 1, max = 100 },
-        { field = "schedule_lookback_hours", value = var.loader.schedule_lookback_hours, min = 1, max = 720 },
-        { field = "lag_alarm_threshold_seconds", value = var.loader.lag_alarm_threshold_seconds, min = 60, max = null },
-        { field = "memory_size", value = var.loader.memory_size, min = 128, max = 10240 },
-        { field = "timeout", value = var.loader.timeout, min = 30, max = 900 },
-        { field = "completion_memory_size", value = var.loader.completion_memory_size, min = 128, max = 10240 },
-        { field = "completion_timeout", value = var.loader.completion_timeout, min = 10, max = 900 },
-        { field = "connect_timeout_seconds", value = var.loader.connect_timeout_seconds, min = 1, max = 120 },
-        { field = "statement_timeout_ms", value = var.loader.statement_timeout_ms, min = 1000, max = null },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "max_file_failures", value = var.loader.max_file_failures, min = 1, max = 100 },
-        { field = "schedule_lookback_hours", value = var.loader.schedule_lookback_hours, min = 1, max = 720 },
-        { field = "lag_alarm_threshold_seconds", value = var.loader.lag_alarm_threshold_seconds, min = 60, max = null },
-        { field = "memory_size", value = var.loader.memory_size, min = 128, max = 10240 },
-        { field = "timeout", value = var.loader.timeout, min = 30, max = 900 },
-        { field = "completion_memory_size", value = var.loader.completion_memory_size, min = 128, max = 10240 },
-        { field = "completion_timeout", value = var.loader.completion_timeout, min = 10, max = 900 },
-        { field = "connect_timeout_seconds", value = var.loader.connect_timeout_seconds, min = 1, max = 120 },
-        { field = "statement_timeout_ms", value = var.loader.statement_timeout_ms, min = 1000, max = null },
-      ]
-    ] : [for check in checks : "loader.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["loader"] : merge(limits, { field = field, value = try(var.loader[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["loader"] : merge(limits, { field = field, value = try(var.loader[field], null) })] : "loader.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 
+  # Whole numbers in range: the table is local.input_ranges["loader.s3_event"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "batch_size", value = try(var.loader.s3_event.batch_size, null), min = 1, max = 10000 },
-        { field = "maximum_batching_window_in_seconds", value = try(var.loader.s3_event.maximum_batching_window_in_seconds, null), min = 0, max = 300 },
-        { field = "max_receive_count", value = try(var.loader.s3_event.max_receive_count, null), min = 1, max = 1000 },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "batch_size", value = try(var.loader.s3_event.batch_size, null), min = 1, max = 10000 },
-        { field = "maximum_batching_window_in_seconds", value = try(var.loader.s3_event.maximum_batching_window_in_seconds, null), min = 0, max = 300 },
-        { field = "max_receive_count", value = try(var.loader.s3_event.max_receive_count, null), min = 1, max = 1000 },
-      ]
-    ] : [for check in checks : "loader.s3_event.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["loader.s3_event"] : merge(limits, { field = field, value = try(try(var.loader.s3_event, null)[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["loader.s3_event"] : merge(limits, { field = field, value = try(try(var.loader.s3_event, null)[field], null) })] : "loader.s3_event.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 
+  # Whole numbers in range: the table is local.input_ranges["loader.schedule"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "rate_minutes", value = try(var.loader.schedule.rate_minutes, null), min = 1, max = 1440 },
-        { field = "maximum_retry_attempts", value = try(var.loader.schedule.maximum_retry_attempts, null), min = 0, max = 185 },
-        { field = "maximum_event_age_in_seconds", value = try(var.loader.schedule.maximum_event_age_in_seconds, null), min = 60, max = 86400 },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "rate_minutes", value = try(var.loader.schedule.rate_minutes, null), min = 1, max = 1440 },
-        { field = "maximum_retry_attempts", value = try(var.loader.schedule.maximum_retry_attempts, null), min = 0, max = 185 },
-        { field = "maximum_event_age_in_seconds", value = try(var.loader.schedule.maximum_event_age_in_seconds, null), min = 60, max = 86400 },
-      ]
-    ] : [for check in checks : "loader.schedule.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["loader.schedule"] : merge(limits, { field = field, value = try(try(var.loader.schedule, null)[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["loader.schedule"] : merge(limits, { field = field, value = try(try(var.loader.schedule, null)[field], null) })] : "loader.schedule.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 
+  # Whole numbers in range: the table is local.input_ranges["loader.async_invocation"] (checks.tf).
   validation {
-    condition = alltrue([for checks in [
-      [
-        { field = "maximum_retry_attempts", value = try(var.loader.async_invocation.maximum_retry_attempts, null), min = 0, max = 2 },
-        { field = "maximum_event_age_in_seconds", value = try(var.loader.async_invocation.maximum_event_age_in_seconds, null), min = 60, max = 21600 },
-      ]
-    ] : alltrue([for check in checks : !(check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false))])])
-    error_message = join(" ", flatten([for checks in [
-      [
-        { field = "maximum_retry_attempts", value = try(var.loader.async_invocation.maximum_retry_attempts, null), min = 0, max = 2 },
-        { field = "maximum_event_age_in_seconds", value = try(var.loader.async_invocation.maximum_event_age_in_seconds, null), min = 60, max = 21600 },
-      ]
-    ] : [for check in checks : "loader.async_invocation.${check.field} must be a whole number ${check.max == null ? "of at least ${check.min}" : "from ${check.min} to ${check.max}"} (got ${check.value})." if check.value != null && !try(floor(check.value) == check.value && check.value >= check.min && check.value <= coalesce(check.max, check.value), false)]]))
+    condition     = length([for c in [for field, limits in local.input_ranges["loader.async_invocation"] : merge(limits, { field = field, value = try(try(var.loader.async_invocation, null)[field], null) })] : c.field if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)]) == 0
+    error_message = join(" ", [for c in [for field, limits in local.input_ranges["loader.async_invocation"] : merge(limits, { field = field, value = try(try(var.loader.async_invocation, null)[field], null) })] : "loader.async_invocation.${c.field} must be a whole number ${c.max == null ? "of at least ${c.min}" : "from ${c.min} to ${c.max}"} (got ${c.value})." if c.value != null && !try(floor(c.value) == c.value && c.value >= c.min && c.value <= coalesce(c.max, c.value), false)])
   }
 
   validation {

@@ -62,6 +62,22 @@ MISTAKES = [
         ['Column "order_id" is used 2 times: key attribute "order_id", target_spec.columns[0].name'],
     ),
     (
+        # Two out of range at once: both named, from one table (checks.tf, input_ranges).
+        "loader_timeout_and_failures_out_of_range",
+        'variables {\n    loader = { sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:shop-alerts", timeout = 5,'
+        " max_file_failures = 0 }\n  }",
+        [
+            "loader.max_file_failures must be a whole number from 1 to 100 (got 0).",
+            "loader.timeout must be a whole number from 30 to 900 (got 5).",
+        ],
+    ),
+    (
+        "schedule_rate_out_of_range",
+        'variables {\n    loader = { sns_topic_arn = "arn:aws:sns:us-east-1:123456789012:shop-alerts",'
+        " schedule = { rate_minutes = 0 } }\n  }",
+        ["loader.schedule.rate_minutes must be a whole number from 1 to 1440 (got 0)."],
+    ),
+    (
         "bucket_name_that_s3_refuses",
         'variables {\n    bucket = { name = "Acme_Shop", create = false }\n  }',
         ["bucket.name must be an S3 bucket name"],
