@@ -14,17 +14,12 @@ locals {
   dashboard_table     = module.redshift_loader.loader_environment["CDC_TABLE_NAME"]
   loader_thresholds   = module.redshift_loader.alarm_thresholds
 
-  # An SQS ARN ends with the queue's name (arn:<partition>:sqs:<region>:<account>:<name>).
-  dashboard_writer_dlq_name = element(split(":", local.writer_dlq_arn), 5)
-
-  # modules/stream_writer's errors and DLQ-depth alarms fire above 0 (literal thresholds there, not exposed).
-  writer_alarm_threshold = 0
-  # modules/firehose's freshness alarm: 2 x buffering_interval + 60 s, with its default interval of 300 s.
-  firehose_freshness_threshold_seconds = coalesce(var.firehose.buffering_interval_seconds, 300) * 2 + 60
+  dashboard_writer_dlq_name = local.writer.dlq_name
+  writer_thresholds         = local.writer.alarm_thresholds
 
   # Dead-letter queues that exist under the chosen strategies, each with its alarm's threshold.
   dashboard_dlqs = concat(
-    [{ label = "writer DLQ", name = local.dashboard_writer_dlq_name, threshold = local.writer_alarm_threshold }],
+    [{ label = "writer DLQ", name = local.dashboard_writer_dlq_name, threshold = local.writer_thresholds.dlq_depth }],
     [{ label = "loader invoke DLQ", name = module.redshift_loader.invoke_dlq_name, threshold = local.loader_thresholds.invoke_dlq_depth }],
     var.load_strategy == "s3_event" ? [{ label = "S3 notification DLQ", name = module.redshift_loader.queue_dlq_name, threshold = local.loader_thresholds.load_dlq_depth }] : [],
     try(module.backfill[0].dlq_name, null) != null ? [{ label = "backfill DLQ", name = module.backfill[0].dlq_name, threshold = module.backfill[0].dlq_alarm_threshold }] : [],
@@ -45,7 +40,7 @@ locals {
           ["AWS/Lambda", "Errors", "FunctionName", local.writer_function_name],
           ["AWS/Lambda", "Throttles", "FunctionName", local.writer_function_name],
         ]
-        annotations = [{ label = "writer errors alarm", value = local.writer_alarm_threshold }]
+        annotations = [{ label = "writer errors alarm", value = local.writer_thresholds.errors }]
       },
       {
         title       = "Dead-letter queue depth (messages visible)"
@@ -59,7 +54,7 @@ locals {
         title       = "Firehose delivery freshness (${module.firehose[0].delivery_stream_name}), s"
         stat        = "Maximum"
         metrics     = [["AWS/Firehose", "DeliveryToS3.DataFreshness", "DeliveryStreamName", module.firehose[0].delivery_stream_name]]
-        annotations = [{ label = "freshness alarm", value = local.firehose_freshness_threshold_seconds }]
+        annotations = [{ label = "freshness alarm", value = module.firehose[0].freshness_alarm_threshold_seconds }]
       },
     ] : [],
     [
@@ -112,7 +107,10 @@ locals {
 resource "aws_cloudwatch_dashboard" "this" {
   count = var.create_dashboard ? 1 : 0
 
-  dashboard_name = var.name
+  # Dashboard names are global to the account (every region) and PutDashboard overwrites silently
+  # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutDashboard.html): a suffix keeps a
+  # dashboard of the user's own called like the stack out of reach.
+  dashboard_name = "${var.name}-dashboard"
   dashboard_body = jsonencode({
     widgets = [for index, graph in local.dashboard_graphs : {
       type   = "metric"

@@ -157,8 +157,8 @@ run "lambda_with_s3_event" {
   }
 
   assert {
-    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders-cdc" && output.dashboard_name == "orders-cdc"
-    error_message = "The dashboard is named after name, and output dashboard_name says so."
+    condition     = aws_cloudwatch_dashboard.this[0].dashboard_name == "orders-cdc-dashboard" && output.dashboard_name == "orders-cdc-dashboard"
+    error_message = "The dashboard is named <name>-dashboard, and output dashboard_name says so."
   }
 
   assert {

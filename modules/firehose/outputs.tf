@@ -17,3 +17,8 @@ output "raw_prefix" {
   description = "Key prefix under which Firehose delivers this table's objects, with a trailing slash (e.g. \"cdc/raw/orders/\")."
   value       = local.raw_prefix
 }
+
+output "freshness_alarm_threshold_seconds" {
+  description = "Threshold of the delivery freshness alarm (AWS/Firehose DeliveryToS3.DataFreshness, Maximum), read from the alarm: 2 x buffering_interval + 60 s."
+  value       = aws_cloudwatch_metric_alarm.delivery_freshness.threshold
+}
