@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 # make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|ec2_cron|emr_compaction|all CHANGES=10000
 #           DATA_API_MODE=async|poll BACKFILL=none|step_functions|checkpoint_table|export SEED_ITEMS=20000 EC2_HOSTS=1
 #           FAIL_COMPACTION=1 (LOAD=emr_compaction: the first s3-dist-cp step fails; its cluster must still terminate)
+#           CALIBRATE=8,40 (LOAD=s3_event: objects and COPYs per hour at each rate beside the planner's prediction)
 AGGREGATION ?= lambda
 LOAD ?= s3_event
 CHANGES ?= 10000
@@ -16,6 +17,7 @@ BACKFILL ?= none
 SEED_ITEMS ?= 20000
 EC2_HOSTS ?= 1
 FAIL_COMPACTION ?=
+CALIBRATE ?=
 
 BIN := $(VENV)/bin
 
@@ -53,7 +55,8 @@ test: venv lint
 # throwaway PostgreSQL; prints a report (0 mismatches or exit 1), then destroys and stops everything.
 demo: $(VENV)/.installed
 	$(BIN)/python -m tests.sandbox.demo --aggregation '$(AGGREGATION)' --load '$(LOAD)' --changes '$(CHANGES)' --data-api-mode '$(DATA_API_MODE)' \
-		--backfill '$(BACKFILL)' --seed-items '$(SEED_ITEMS)' --ec2-hosts '$(EC2_HOSTS)' $(if $(FAIL_COMPACTION),--fail-compaction)
+		--backfill '$(BACKFILL)' --seed-items '$(SEED_ITEMS)' --ec2-hosts '$(EC2_HOSTS)' $(if $(FAIL_COMPACTION),--fail-compaction) \
+		$(if $(CALIBRATE),--calibrate '$(CALIBRATE)')
 
 # examples/complete on a real AWS account (Redshift Serverless included), proven and destroyed in one command.
 # It refuses to run without an explicit account and region; AWS_PROFILE/AWS_REGION are honoured:

@@ -133,6 +133,11 @@ output "load_alerts_topic_arn" {
   value       = module.cdc.load_alerts_topic_arn
 }
 
+output "dashboard_name" {
+  description = "The CloudWatch dashboard (create_dashboard's default)."
+  value       = module.cdc.dashboard_name
+}
+
 output "copy_role_arn" {
   description = "The COPY role associated with the cluster."
   value       = module.cdc.copy_role_arn

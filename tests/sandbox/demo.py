@@ -25,6 +25,11 @@ of the run (``tests/sandbox/faults.py``): the changes are then written in two ha
 warehouse outage is armed once the first half's first load committed, and the odd values and
 the second half are written into it. The report says what was injected and what was quarantined.
 
+``--calibrate 8,40`` (LOAD=s3_event) writes at each rate for a measuring window instead of ``--changes`` and reports
+the raw objects and COPYs per hour it counted beside what ``ddb_cdc.plan.model`` predicts for the configuration
+Terraform applied (``tests/sandbox/calibration.py`` explains the windows and the time base); the view is then checked
+against the table as in every run.
+
 Exit status: 0 when every run had 0 mismatches, 1 otherwise, 2 for bad arguments.
 """
 
@@ -49,7 +54,7 @@ from typing import Any, Final
 import boto3
 
 from tests.rig.postgres import running_server
-from tests.sandbox import DUMMY_CREDENTIALS, client_credentials, verify
+from tests.sandbox import DUMMY_CREDENTIALS, calibration, client_credentials, verify
 from tests.sandbox.backfill_run import Backfill, seed_table
 from tests.sandbox.compaction_run import HOUR_MS, CompactionRuns
 from tests.sandbox.ec2_host import LoaderHosts, running_hosts
@@ -82,6 +87,7 @@ class Options:
     interrupt_backfill: bool = False  # cancel and resume the backfill mid-scan
     ec2_hosts: int = 1  # ec2_cron: loader hosts running the group's user data at once
     fail_compaction: bool = False  # emr_compaction: the first s3-dist-cp step fails
+    calibrate: tuple[float, ...] = ()  # changes/s: objects and COPYs per hour at each rate (calibration.py)
 
 
 def _log(message: str) -> None:
@@ -351,7 +357,11 @@ def run_demo(options: Options) -> Report:
         )
         report.patches += injector.install(stack)
         with phases.timed("generate changes"):
-            if backfilling:
+            if options.calibrate:
+                report.calibration, report.changes = _calibrate(
+                    endpoint, outputs, options, runtime, patches, s3, terraform.workdir
+                )
+            elif backfilling:
                 report.changes = _generate_during_backfill(endpoint, outputs, options, runtime, s3, report)
             elif not options.faults:
                 report.changes = run_generator(endpoint, outputs["table_name"], options)
@@ -441,7 +451,7 @@ def run_demo(options: Options) -> Report:
         report.writer_dlq_messages = queue_depth(client("sqs", endpoint), outputs.get("dlq_url"))
         report.stream_batches_discarded = int(stream_mapping.get("on_failure_sent", 0))
         # Before destroy: the deployed dashboard against the metrics and resources this run really had.
-        report.dashboard = check_dashboard(endpoint, DEMO_NAME)
+        report.dashboard = check_dashboard(endpoint, outputs["dashboard_name"])
     report.phases = phases.seconds
     report.wall_seconds = round(time.monotonic() - started, 2)
     return report
@@ -618,6 +628,43 @@ def _run_compactions(
     return summary
 
 
+def _calibrate(
+    endpoint: str,
+    outputs: dict[str, Any],
+    options: Options,
+    runtime: Any,
+    patches: Any,
+    s3: Any,
+    config_dir: Path,
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """``--calibrate``: each rate for a measuring window on this one stack (tests/sandbox/calibration.py); the
+    settle phase then checks the view against the table as for any run."""
+    streams = client("dynamodbstreams", endpoint)
+    stream_arn = client("dynamodb", endpoint).describe_table(TableName=outputs["table_name"])["Table"][
+        "LatestStreamArn"
+    ]
+    shards = len(streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"])
+    return calibration.run(
+        rates=options.calibrate,
+        aggregation=options.aggregation,
+        load=options.load_strategy,
+        config_dir=config_dir,
+        env=_python_env(endpoint),
+        table=outputs["table_name"],
+        bucket=outputs["bucket_name"],
+        raw_prefix=outputs["raw_prefix"],
+        s3=s3,
+        runtime=runtime,
+        statements=patches.data_api.list,
+        shards=max(1, shards),
+        seed=options.seed,
+        update_share=options.update_share,
+        delete_share=options.delete_share,
+        idle_timeout=options.settle_timeout,
+        log=_log,
+    )
+
+
 def _generate_during_backfill(
     endpoint: str, outputs: dict[str, Any], options: Options, runtime: Any, s3: Any, report: Report
 ) -> dict[str, Any]:
@@ -715,6 +762,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         help=f"inject faults mid-run, comma-separated: {', '.join(FAULTS)} | all (see tests/sandbox/faults.py)",
     )
     parser.add_argument(
+        "--calibrate",
+        default="",
+        metavar="RATE[,RATE...]",
+        help="LOAD=s3_event: instead of --changes, write at each rate (changes/s) for a measuring window and report "
+        "objects and COPYs per hour beside the planner's prediction (see tests/sandbox/calibration.py)",
+    )
+    parser.add_argument(
         "--fail-compaction",
         action="store_true",
         help="LOAD=emr_compaction: the first s3-dist-cp step fails (its cluster must still be terminated)",
@@ -750,6 +804,21 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         faults = parse_faults(args.faults)
     except ValueError as exc:
         parser.error(str(exc))
+    rates: tuple[float, ...] = ()
+    if args.calibrate:
+        try:
+            rates = calibration.parse_rates(args.calibrate)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if set(loads) - set(calibration.SUPPORTED_LOADS):
+            parser.error(
+                f"--calibrate needs LOAD={' or '.join(calibration.SUPPORTED_LOADS)}: its counts and windows share "
+                "one time base (see tests/sandbox/calibration.py)"
+            )
+        if faults or backfill != "none":
+            parser.error(
+                "--calibrate runs without --faults and --backfill: they would change what it measures"
+            )
     runs = [
         Options(
             aggregation=aggregation,
@@ -765,6 +834,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             interrupt_backfill=args.interrupt_backfill,
             ec2_hosts=args.ec2_hosts,
             fail_compaction=args.fail_compaction and load == "emr_compaction",
+            calibrate=rates,
         )
         for aggregation in aggregations
         for load in loads

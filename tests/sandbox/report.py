@@ -59,6 +59,9 @@ class Report:
     # The deployed CloudWatch dashboard checked against this run (demo.check_dashboard): widgets, and unknown_metrics,
     # the graphs of a custom metric never published here or of an AWS/* metric naming no deployed resource.
     dashboard: dict[str, Any] | None = None
+    # demo --calibrate (tests/sandbox/calibration.py): per rate, the objects and COPYs counted in a measuring window,
+    # per hour, beside the planner's prediction for the achieved rate and the applied knobs.
+    calibration: list[dict[str, Any]] | None = None
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,14 @@ class Report:
                 f"  dashboard             {d.get('widgets', 0):>10,}  widgets ({d.get('metrics', 0)} metrics; unknown "
                 f"{len(d.get('unknown_metrics', []))}; not published in "
                 f"this run: {', '.join(d.get('not_published_in_run', [])) or 'none'})"
+            )
+        for c in self.calibration or []:
+            lines.append(
+                f"  calibration {c['achieved_rate']:>8g}/s  objects/h {c['objects_per_hour']:,.0f} "
+                f"(planner {c['predicted_objects_per_hour']:,.0f}), COPYs/h {c['copies_per_hour_by_spacing']:,.0f} "
+                f"(planner {c['predicted_copies_per_hour']:,.0f}, by spacing); {c['objects']} objects, "
+                f"{c['copies']} COPYs in {c['seconds']:g} s; in flight: writer {c['writer_in_flight_seconds']:g} s, "
+                f"loader {c['loader_in_flight_seconds']:g} s"
             )
         for name, done in self.faults.items():
             lines.append(f"  fault {name:<16}{json.dumps(done, sort_keys=True, default=str)}")

@@ -315,6 +315,8 @@ def test_stream_mapping_never_exceeds_batch_size_and_resumes_at_the_failed_recor
     assert mapping["batch_size"] == 4
     assert mapping["max_batch"] == 4
     assert mapping["retries"] == 2
+    # Every invocation (retries too) is timed: the poller's in-flight seconds that calibration.py takes out.
+    assert 0 < mapping["in_flight_seconds"] < 15
 
 
 @pytest.mark.parametrize("over_http", [False, True], ids=["in-process-get-records", "http-get-records"])

@@ -1,0 +1,168 @@
+"""Issue 14 item 3: the planner's objects and COPYs per hour are calibrated against the sandbox, not guessed.
+
+One demo (``lambda`` + ``s3_event``, ``--calibrate``) applies ``examples/local`` once and writes at two rates, each for
+a measuring window of about 60 s (``calibration.measure_seconds``: 20 cycles of the slowest batcher, at least 8 times
+the longest configured window). It counts the raw objects that appeared and times the COPY statements the loader
+submitted in the window, and the test asks that ``ddb_cdc.plan.model`` predicts both within 20 % for the rate the
+generator achieved, with the knobs read from what Terraform applied (``examples/local/main.tf`` with the demo's
+tfvars) and checked against the event source mappings the runtime polls.
+
+Time base: both windows that shape these counts (the stream mapping's 1 s batching window, which closes every writer
+batch, and the loader's SQS batching window of 2 s, which closes every load) run on real time in the sandbox, as in
+AWS; ``--clock-factor`` (30) compresses only schedules, retry delays and visibility timeouts. So a count over ``s``
+wall seconds is ``count * 3600 / s`` per hour, with no clock factor; the one accelerated schedule of ``s3_event``, the
+hourly reconciliation (every 2 wall minutes), never loads a file younger than 15 minutes and so adds no COPY.
+
+The rates: 8 changes/s, where the wait for a batch's first change (1/rate, the model's term for random arrivals) is a
+ninth of the stream cycle, and 40 changes/s, where the window alone sets it. Measured on this 2-core machine
+(2026-12-07, measured / predicted - 1, objects then COPYs): quiet, +6 % and 0 to -5 % at 8/s, -5 % and 0 % at 40/s
+(COPYs by count); with the cores loaded six to seven deep, +3 % and -7 % at 8/s, -10 % and -7 to -10 % at 40/s (COPYs
+by spacing; by count they reached -15 %), because the sandbox's pollers gather nothing while their function runs and
+a busy machine makes it run longer (calibration.py; each entry reports the in-flight seconds). Batch-size-bound batches are out of the sandbox's reach with examples/local's ``batch_size = 1000``: the
+generator writes about 650 changes/s unthrottled through moto on two cores; the model's full-batch case is covered by
+tests/plan/test_model.py. Not calibrated here: firehose (``make demo AGGREGATION=firehose CALIBRATE=8,40`` runs it, but a
+second apply would cost CI minutes it does not have),
+the schedule, ec2_cron and emr_compaction loads (their runs are on the compressed sandbox clock), and the model's
+durations, sizes and prices.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox import calibration, demo
+
+RATES = (8.0, 40.0)
+TOLERANCE = 0.20
+RUN = "calibration-lambda-s3_event"
+
+DEMO_RUNS = {
+    RUN: [
+        "--aggregation=lambda",
+        "--load=s3_event",
+        f"--calibrate={','.join(f'{rate:g}' for rate in RATES)}",
+        # Shares two cores with the other demos: give the pipeline room before calling it stuck.
+        "--settle-timeout=300",
+    ]
+}
+
+
+def test_calibrate_reaches_the_run():
+    (run,), _ = demo.parse_args(["--calibrate", "8,40"])
+    assert run.calibrate == (8.0, 40.0) and (run.aggregation, run.load_strategy) == ("lambda", "s3_event")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--calibrate", "0,5"], "--calibrate needs one or more positive rates"),
+        (["--calibrate", "5", "--load", "schedule"], "--calibrate needs LOAD=s3_event"),
+        (["--calibrate", "5", "--faults", "outage"], "--calibrate runs without --faults and --backfill"),
+    ],
+)
+def test_calibrate_is_checked(arguments: list[str], message: str, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        demo.parse_args(arguments)
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_knobs_are_read_from_the_applied_configuration(tmp_path: Path):
+    # The example's own main.tf and variables.tf, with the tfvars the demo writes beside them.
+    for name in ("main.tf", "variables.tf"):
+        (tmp_path / name).write_text((demo.REPO / "examples" / "local" / name).read_text())
+    (tmp_path / "sandbox.auto.tfvars.json").write_text(
+        '{"endpoint": "https://127.0.0.1:1", "aggregation": "firehose", "load_strategy": "s3_event",'
+        ' "data_api_mode": "poll", "ec2_cron_rate_minutes": 7}'
+    )
+    inputs = calibration.applied_inputs(tmp_path)
+    configuration = calibration.applied_knobs(tmp_path)
+    assert (configuration.aggregation, configuration.load_strategy) == ("firehose", "s3_event")
+    knobs = configuration.knobs
+    # var.* references resolve from the tfvars; literals are taken as written in main.tf.
+    assert knobs.data_api_mode == "poll" and knobs.ec2_cron_rate_minutes == 7
+    assert knobs.batch_size == inputs["stream_mapping"]["batch_size"]
+    assert knobs.batching_window_seconds == inputs["stream_mapping"]["maximum_batching_window_in_seconds"]
+    assert knobs.s3_event_batch_size == inputs["loader"]["s3_event"]["batch_size"]
+    assert (
+        knobs.s3_event_batching_window_seconds
+        == inputs["loader"]["s3_event"]["maximum_batching_window_in_seconds"]
+    )
+    assert knobs.firehose_buffering_interval_seconds == inputs["firehose"]["buffering_interval_seconds"]
+
+
+def test_deployed_mappings_must_match_the_knobs():
+    configuration = calibration.applied_knobs(demo.REPO / "examples" / "local")
+    knobs = configuration.knobs
+    mappings = [
+        {
+            "source_arn": "arn:aws:dynamodb:us-east-1:1:table/t/stream/x",
+            "batch_size": 1000,
+            "batching_window_s": 1.0,
+        },
+        {"source_arn": "arn:aws:sqs:us-east-1:1:q", "batch_size": 1000, "batching_window_s": 2.0},
+    ]
+    expected = [knobs.batch_size, knobs.batching_window_seconds, knobs.s3_event_batch_size]
+    assert expected == [1000, 1, 1000]  # examples/local as the mappings above were deployed from it
+    assert calibration.check_deployed(knobs, mappings, "s3_event")["s3_event"] == {
+        "batch_size": 1000,
+        "window_s": 2.0,
+    }
+    mappings[1]["batching_window_s"] = 5.0
+    with pytest.raises(RuntimeError, match="differ from the applied configuration"):
+        calibration.check_deployed(knobs, mappings, "s3_event")
+
+
+def test_counts_are_per_hour_of_wall_time_and_copies_come_from_the_statement_list():
+    assert calibration.per_hour(30, 60.0) == 1800
+    # 4 events 2 s apart: 3 intervals over 6 s, one every 2 s, whatever window they were counted in.
+    assert calibration.interval_rate_per_hour([16.0, 10.0, 12.0, 14.0]) == 1800
+    assert calibration.interval_rate_per_hour([10.0]) == calibration.interval_rate_per_hour([]) == 0.0
+    statements = [
+        {
+            "CreatedAt": 10.0,
+            "QueryStrings": ["CREATE TEMP TABLE s (LIKE t)", "COPY s FROM 's3://b/m'", "MERGE"],
+        },
+        {"CreatedAt": 11.0, "QueryString": "SELECT file_key FROM ledger"},
+        {"CreatedAt": 20.0, "QueryStrings": ["  copy s FROM 's3://b/n'"]},
+        {"CreatedAt": 30.0, "QueryStrings": ["COPY s FROM 's3://b/o'"]},
+    ]
+    assert calibration.copies_between(statements, 10.0, 30.0) == [10.0, 20.0]
+    # 20 cycles of the slowest batcher (here 3.6 s), at least 8 x the longest window, at most 90 s.
+    assert calibration.measure_seconds({"a": 1.0, "b": 2.0}, [3600.0, 1000.0]) == 72.0
+    assert calibration.measure_seconds({"a": 1.0, "b": 2.0}, [36000.0, 36000.0]) == 16.0
+    assert calibration.measure_seconds({"a": 1.0}, [10.0]) == calibration.MAX_MEASURE_SECONDS
+
+
+@pytest.fixture(scope="module")
+def calibration_run(demo_runs):
+    return demo_runs.result(RUN)
+
+
+@pytest.mark.sandbox
+def test_calibration_run_still_loads_every_change_exactly_once(calibration_run):
+    report, output = calibration_run
+    assert report is not None, output
+    assert output.startswith("exit 0"), output
+    assert report["mismatches"] == 0 and report["drained"], output
+    assert report["table_items"] == report["view_rows"], output
+    assert report["resources_left_after_destroy"] == [], output
+
+
+@pytest.mark.sandbox
+@pytest.mark.parametrize("rate", RATES)
+@pytest.mark.parametrize("figure", ["objects", "copies"])
+def test_planner_predicts_what_the_sandbox_measures(rate: float, figure: str, calibration_run):
+    report, output = calibration_run
+    assert report is not None, output
+    entry = next((c for c in report["calibration"] or [] if c["rate"] == rate), None)
+    assert entry is not None, output
+    # The prediction uses the rate achieved; a generator starved far below the rate asked for measures another case
+    # (under load it reached 38.2 of 40/s).
+    assert entry["achieved_rate"] >= 0.75 * rate, entry
+    assert entry[figure] >= 10, entry  # enough events in the window for a 20 % comparison to mean something
+    # COPYs from their spacing, not a count cut at both ends of the window; objects by count (calibration.py).
+    measured = entry["copies_per_hour_by_spacing" if figure == "copies" else "objects_per_hour"]
+    predicted = entry[f"predicted_{figure}_per_hour"]
+    assert calibration.deviation(measured, predicted) <= TOLERANCE, entry
