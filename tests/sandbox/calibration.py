@@ -48,6 +48,7 @@ Where the sandbox's counts can differ from the model for reasons of the sandbox,
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -75,9 +76,13 @@ SUPPORTED_LOADS: Final = ("s3_event",)
 
 
 def parse_rates(text: str) -> tuple[float, ...]:
-    rates = tuple(float(part) for part in text.split(",") if part.strip())
-    if not rates or any(not rate > 0 for rate in rates):
-        raise ValueError(f"--calibrate needs one or more positive rates (changes per second), got {text!r}")
+    message = f"--calibrate needs one or more positive, finite rates (changes per second), got {text!r}"
+    try:
+        rates = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(message) from None
+    if not rates or any(not (rate > 0 and math.isfinite(rate)) for rate in rates):
+        raise ValueError(message)
     return rates
 
 

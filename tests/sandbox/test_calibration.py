@@ -57,7 +57,9 @@ def test_calibrate_reaches_the_run():
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--calibrate", "0,5"], "--calibrate needs one or more positive rates"),
+        (["--calibrate", "0,5"], "--calibrate needs one or more positive, finite rates"),
+        (["--calibrate", "inf"], "--calibrate needs one or more positive, finite rates"),
+        (["--calibrate", "8,fast"], "--calibrate needs one or more positive, finite rates"),
         (["--calibrate", "5", "--load", "schedule"], "--calibrate needs LOAD=s3_event"),
         (["--calibrate", "5", "--faults", "outage"], "--calibrate runs without --faults and --backfill"),
     ],
