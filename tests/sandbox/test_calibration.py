@@ -16,14 +16,14 @@ hourly reconciliation (every 2 wall minutes), never loads a file younger than 15
 The rates: 8 changes/s, where the wait for a batch's first change (1/rate, the model's term for random arrivals) is a
 ninth of the stream cycle, and 40 changes/s, where the window alone sets it. Measured on this 2-core machine
 (2026-12-07, measured / predicted - 1, objects then COPYs): quiet, +6 % and 0 to -5 % at 8/s, -5 % and 0 % at 40/s
-(COPYs by count); with the cores loaded six to seven deep, +3 % and -7 % at 8/s, -10 % and -7 to -10 % at 40/s (COPYs
-by spacing; by count they reached -15 %), because the sandbox's pollers gather nothing while their function runs and
-a busy machine makes it run longer (calibration.py; each entry reports the in-flight seconds). Batch-size-bound batches are out of the sandbox's reach with examples/local's ``batch_size = 1000``: the
-generator writes about 650 changes/s unthrottled through moto on two cores; the model's full-batch case is covered by
-tests/plan/test_model.py. Not calibrated here: firehose (``make demo AGGREGATION=firehose CALIBRATE=8,40`` runs it, but a
-second apply would cost CI minutes it does not have),
-the schedule, ec2_cron and emr_compaction loads (their runs are on the compressed sandbox clock), and the model's
-durations, sizes and prices.
+(COPYs by count); with the cores loaded six to seven deep, +3 % and -7 % at 8/s, -10 % and -7 to -10 % at 40/s (COPYs by
+spacing; by count they reached -15 %), because the sandbox's pollers gather nothing while their function runs and a busy
+machine makes it run longer (calibration.py; each entry reports the in-flight seconds). Batch-size-bound batches are out
+of the sandbox's reach with examples/local's ``batch_size = 1000``: the generator writes about 650 changes/s unthrottled
+through moto on two cores; the model's full-batch case is covered by tests/plan/test_model.py. Not calibrated here:
+firehose (``make demo AGGREGATION=firehose CALIBRATE=8,40`` runs it; once, on a quiet machine, COPYs came out 32 % over
+the prediction, a model error the README describes), the schedule, ec2_cron and emr_compaction loads (their runs are on
+the compressed sandbox clock), and the model's durations, sizes and prices.
 """
 
 from __future__ import annotations
