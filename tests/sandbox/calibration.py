@@ -34,8 +34,9 @@ Where the sandbox's counts can differ from the model for reasons of the sandbox,
   1/rate after the last closed, on average); with regular arrivals the next change comes within 1/rate, so at low
   rates the sandbox makes up to (1/rate) / (window + 1/rate) more objects per hour than predicted;
 * each poller of the local Lambda service gathers nothing while its one batch is in flight, so every cycle also
-  holds the invocation's duration; the model's cycles leave it out (for SQS, Lambda keeps five long-polling
-  connections at first, ``Assumptions.sqs_pollers``, so a batch in flight need not stop the gathering). Measured on
+  holds the invocation's duration; the model's cycles leave it out. For the loader that is a gap in the model, not
+  only in the sandbox: the module reserves the loader at concurrency 1 (its SQS mapping's maximum_concurrency is 2),
+  so on AWS too a load waits for the one before it to end. Measured on
   2 cores: the loader's invocations take 0.34-0.42 s on a quiet machine and 0.8-1.1 s with it loaded six deep, which
   lowers COPYs per hour by up to 15 % there. The runtime counts that time per mapping
   (``MappingStats.in_flight_seconds``) and each entry reports it, so a deviation can be told from a busy machine.
@@ -59,6 +60,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from ddb_cdc.plan import model, tfvars
+
+from tests.sandbox.lambda_runtime import wait_stable
 
 # Enough cycles of the slowest batcher in one window that a cycle cut at either end moves the count by a few percent.
 CYCLES_PER_WINDOW: Final = 20
@@ -306,7 +309,7 @@ def run(
         # Warm-up: every batcher has opened and closed a few times before the window starts.
         warmup = 3 * max(windows.values()) + 2.0
         tail = 1.0
-        runtime_idle = _wait(runtime.sources_idle, idle_timeout)
+        runtime_idle = wait_stable(runtime.sources_idle, idle_timeout, settle_s=0.0, poll_s=0.25)
         log(f"calibration: {rate:g} changes/s for {seconds:g} s (+{warmup:g} s warm-up)")
         argv = generator_argv(table, rate, warmup + seconds + tail, seed + index, update_share, delete_share)
         with subprocess.Popen(
@@ -369,15 +372,6 @@ def run(
         )
         entries.append(entry)
     return entries, totals
-
-
-def _wait(condition: Callable[[], bool], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.25)
-    return condition()
 
 
 def deviation(measured: float, predicted: float) -> float:

@@ -21,7 +21,7 @@ How each strategy batches is read from the code, not guessed:
 
 What is not in the code (durations, compression, envelope size) is an :class:`Assumptions` field, printed with
 every plan. The batching arithmetic (objects and COPYs per hour) of lambda + s3_event is checked against the sandbox
-by tests/sandbox/test_calibration.py; the assumptions are not.
+by tests/sandbox/test_calibration.py (make calibrate); the assumptions are not.
 """
 
 from __future__ import annotations
