@@ -115,6 +115,24 @@ def test_cli_status_keeps_the_last_failure_after_a_quarantine_and_a_repeated_out
     assert (status["last_load"]["kind"], status["last_load"]["error"]) == ("transient", "connection reset")
 
 
+def test_cli_status_shows_a_scheduled_run_that_could_not_read_the_ledger(
+    aws, warehouse, make_service, clock, capsys
+):
+    loaded = aws.put_raw(raw_key(T0_MS, "loaded"))
+    service = make_service(CDC_LOAD_STRATEGY="schedule")
+    service.run_schedule()
+    assert loaded in warehouse.ledger
+    warehouse.last_loaded_at = datetime.fromtimestamp(clock.now_ms / 1000, UTC).replace(tzinfo=None)
+    clock.now_ms += 60_000
+    warehouse.down = True  # the next run fails at its first statement, the ledger's high-water mark
+    with pytest.raises(Exception, match="could not connect"):
+        service.run_schedule()
+    warehouse.down = False
+    code, status = _run(capsys, service, "status")
+    assert code == 0 and status["last_load"]["outcome"] == "failed", status
+    assert status["last_load"]["kind"] == "transient" and "ledger read failed" in status["last_load"]["error"]
+
+
 @pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
 def test_cli_status_refuses_a_threshold_that_is_not_a_positive_number(make_service, capsys, value):
     with pytest.raises(SystemExit) as exit_info:

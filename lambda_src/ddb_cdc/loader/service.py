@@ -244,8 +244,14 @@ class LoaderService:
         summary = RunSummary("schedule")
         try:
             prefixes = self._schedule_prefixes(self.ledger_status())
-        except Exception:
+        except Exception as exc:
+            # The warehouse could not say where to start (paused, unreachable): no file was judged, but the run
+            # failed, and status's last outcome must say so rather than show the last success.
             self._publish_lag(summary, failing=True)
+            with contextlib.suppress(Exception):  # S3 may be the outage: keep the first error
+                self.files.note_failure(
+                    error=f"ledger read failed: {_describe(exc)}", kind="transient", load_id="", files=0
+                )
             raise
         listed = {item.key: item.last_modified for item in self.files.list_raw(prefixes)}
         return self._run("schedule", listed, summary=summary)
