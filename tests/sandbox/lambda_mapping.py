@@ -72,8 +72,8 @@ class MappingStats:
     bisections: int = 0
     on_failure_sent: int = 0
     filtered_out: int = 0
-    # Wall seconds the mapping's poller spent waiting on its function: it gathers nothing meanwhile (one batch in
-    # flight per shard or queue poller). tests/sandbox/calibration.py reports it beside each measured rate.
+    # Wall seconds the mapping's function spent on its batches (a stream shard's poller reads nothing meanwhile; a
+    # queue's gathers the next batch). tests/sandbox/calibration.py measures the loader's run time with it.
     in_flight_seconds: float = 0.0
 
 

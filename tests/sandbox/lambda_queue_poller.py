@@ -1,9 +1,17 @@
 """SQS event source mappings of the local Lambda service (AWS Lambda Developer Guide, "Using Lambda with Amazon SQS").
 
-One long-polling thread per mapping: BatchSize and batching window, the SQS event shape
-(:func:`sqs_lambda_record`), FilterCriteria on the JSON body (non-matching messages are deleted), deletion on
-success, ReportBatchItemFailures, and redelivery after the visibility timeout (moto moves a message to the queue's
-dead-letter queue once it was received more than maxReceiveCount times).
+Per mapping, a long-polling thread gathers batches (BatchSize and batching window, the SQS event shape of
+:func:`sqs_lambda_record`, FilterCriteria on the JSON body: non-matching messages are deleted) and a second thread
+invokes the function with them, one at a time: deletion on success, ReportBatchItemFailures, and redelivery after the
+visibility timeout (moto moves a message to the queue's dead-letter queue once it was received more than
+maxReceiveCount times).
+
+The poller keeps gathering while the function runs, as Lambda's SQS pollers do (they process batches concurrently, up
+to the mapping's maximum concurrency, and retry a batch the function's reserved concurrency throttles: Developer
+Guide, "Configuring scaling behavior for SQS event source mappings" and "Handling errors for an SQS event source").
+Every function the module maps to a queue is reserved at concurrency 1 with ``maximum_concurrency = 2``, the least
+SQS accepts, so the sandbox holds at most :data:`BATCHES_IN_HAND` batches: one in the function, the next gathered
+and waiting for it.
 """
 
 from __future__ import annotations
@@ -12,9 +20,10 @@ import base64
 import contextlib
 import json
 import math
+import queue
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
 
@@ -23,6 +32,9 @@ from tests.sandbox.lambda_mapping import RecordFilter, _failed_identifiers, _Map
 
 if TYPE_CHECKING:
     from tests.sandbox.lambda_runtime import LocalLambdaRuntime
+
+# One batch in the function (reserved concurrency 1) and one gathered meanwhile (the mapping's maximum concurrency, 2).
+BATCHES_IN_HAND: Final = 2
 
 
 def sqs_lambda_record(message: dict, *, queue_arn: str, region: str) -> dict:
@@ -82,13 +94,20 @@ class QueueMapping(_Mapping):
             QueueUrl=self.queue_url, AttributeNames=["VisibilityTimeout"]
         )
         self.visibility_timeout_s = int(attributes["Attributes"].get("VisibilityTimeout", 30))
-        self._holding = 0
+        self._holding = 0  # messages of the batch being gathered
+        self._in_hand = 0  # batches gathered and not yet finished by the function
+        self._count_lock = threading.Lock()
+        self._slots = threading.Semaphore(BATCHES_IN_HAND)
+        self._ready: queue.Queue[list[dict]] = queue.Queue()
         self._threads = [
-            threading.Thread(target=runtime._guard(self._poll), name=f"sqs-{self.uuid[:8]}", daemon=True)
+            threading.Thread(target=runtime._guard(self._poll), name=f"sqs-{self.uuid[:8]}", daemon=True),
+            threading.Thread(
+                target=runtime._guard(self._invoke_ready), name=f"sqs-invoke-{self.uuid[:8]}", daemon=True
+            ),
         ]
 
     def idle(self) -> bool:
-        if self._holding:
+        if self._holding or self._in_hand:
             return False
         attributes = self._sqs.get_queue_attributes(
             QueueUrl=self.queue_url,
@@ -98,7 +117,7 @@ class QueueMapping(_Mapping):
                 "ApproximateNumberOfMessagesDelayed",
             ],
         )["Attributes"]
-        return not self._holding and all(int(v) == 0 for v in attributes.values())
+        return not self._holding and not self._in_hand and all(int(v) == 0 for v in attributes.values())
 
     def _receive(self, max_messages: int, wait_s: int) -> list[dict]:
         try:
@@ -116,39 +135,63 @@ class QueueMapping(_Mapping):
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            batch: list[dict] = []
-            size = 0
-            started: float | None = None
-            while not self._stop.is_set():
-                if batch:
-                    left = self.window_s - (time.monotonic() - (started or 0))
-                    if left <= 0:
-                        break
-                    wait = max(0, min(1, math.ceil(left)))
-                else:
-                    wait = 1
-                messages = self._receive(self.batch_size - len(batch), wait)
-                for message in messages:
-                    record = sqs_lambda_record(message, queue_arn=self.source_arn, region=self.runtime.region)
-                    if self.filter and not self.filter.matches(record):
-                        # Lambda deletes messages that match no filter.
-                        self.stats.filtered_out += 1
-                        self._delete([record])
-                        continue
-                    batch.append(record)
-                    self._holding = len(batch)
-                    size += len(json.dumps(record)) + 1
-                    if started is None:
-                        started = time.monotonic()
-                if len(batch) >= self.batch_size or size >= PAYLOAD_LIMIT_BYTES - 300 * 1024:
-                    break
-                if batch and self.window_s == 0:
-                    break
+            # A new batch is gathered only while fewer than BATCHES_IN_HAND are gathered or in the function.
+            if not self._slots.acquire(timeout=0.25):
+                continue
+            batch = self._gather()
+            if not batch:
+                self._slots.release()
+                continue
+            with self._count_lock:
+                self._in_hand += 1
+            self._holding = 0
+            self._ready.put(batch)
+
+    def _invoke_ready(self) -> None:
+        """Invoke the function with each gathered batch in turn (it is reserved at concurrency 1)."""
+        while not self._stop.is_set():
+            try:
+                batch = self._ready.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            try:
+                self._deliver(batch)
+            finally:
+                with self._count_lock:
+                    self._in_hand -= 1
+                self._slots.release()
+
+    def _gather(self) -> list[dict]:
+        """One batch: messages until BatchSize, the payload limit, or the batching window after the first."""
+        batch: list[dict] = []
+        size = 0
+        started: float | None = None
+        while not self._stop.is_set():
             if batch:
-                try:
-                    self._deliver(batch)
-                finally:
-                    self._holding = 0
+                left = self.window_s - (time.monotonic() - (started or 0))
+                if left <= 0:
+                    break
+                wait = max(0, min(1, math.ceil(left)))
+            else:
+                wait = 1
+            messages = self._receive(self.batch_size - len(batch), wait)
+            for message in messages:
+                record = sqs_lambda_record(message, queue_arn=self.source_arn, region=self.runtime.region)
+                if self.filter and not self.filter.matches(record):
+                    # Lambda deletes messages that match no filter.
+                    self.stats.filtered_out += 1
+                    self._delete([record])
+                    continue
+                batch.append(record)
+                self._holding = len(batch)
+                size += len(json.dumps(record)) + 1
+                if started is None:
+                    started = time.monotonic()
+            if len(batch) >= self.batch_size or size >= PAYLOAD_LIMIT_BYTES - 300 * 1024:
+                break
+            if batch and self.window_s == 0:
+                break
+        return batch
 
     def _deliver(self, batch: list[dict]) -> None:
         result = self._invoke(batch)
