@@ -19,7 +19,11 @@ from ddb_cdc.plan.model import (
     envelope_bytes,
     firehose_billed_bytes,
     hour_usage,
+    loader_invocation_seconds,
     objects_per_hour,
+    periodic_batch_cycle_seconds,
+    periodic_batch_items,
+    periodic_batch_span_seconds,
     plan,
 )
 
@@ -75,11 +79,69 @@ def test_firehose_flushes_on_size_when_busy():
 
 
 def test_s3_event_runs_one_copy_per_batching_window():
-    # 706 objects/h -> 0.196 objects/s; a 300 s window closes every 300 + 5.1 s: 11.8 COPYs an hour (<= 12).
-    objects = 3600 / 5.1
-    expected = 3600 / (3600 / objects + 300)
-    assert copies_per_hour("lambda", "s3_event", 10, ONE_KB, Knobs()) == pytest.approx(expected)
-    assert expected < 12
+    # One shard: its writer puts an object every 5.1 s. A 300 s SQS window opened by one takes the next 58 (due at
+    # 5.1 ... 295.8 s); the 60th (306 s) opens the next batch: a cycle of 59 x 5.1 = 300.9 s, 11.96 COPYs an hour.
+    assert copies_per_hour("lambda", "s3_event", 10, ONE_KB, Knobs()) == pytest.approx(3600 / (59 * 5.1))
+    # Four shards at 2.5 changes/s each: 4 x 3600 / (0.4 + 5) = 2,666.7 objects/h, interleaved (random), 0.741/s; a
+    # batch opens 1/0.741 = 1.35 s after the last closed and closes 300 s later: 3600 / 301.35 = 11.95 COPYs an hour.
+    four = Workload(hourly_rates=(10.0,), item_bytes=1024, update_share=0.0, delete_share=0.0, shards=4)
+    per_second = 4 / 5.4
+    assert copies_per_hour("lambda", "s3_event", 10, four, Knobs()) == pytest.approx(3600 / (1 / per_second + 300))
+
+
+def test_periodic_arrivals_fill_a_batch_with_every_item_due_inside_the_window():
+    # One item every 5 s, a 2 s window: nothing else is due before it closes, each item is its own batch.
+    assert periodic_batch_items(5, 10_000, 2) == 1
+    assert periodic_batch_cycle_seconds(5, 10_000, 2) == 5
+    # Every 5 s, a 12 s window: items at 0, 5 and 10 s; the next (15 s) opens the next batch, a cycle of 15 s.
+    assert periodic_batch_items(5, 10_000, 12) == 3
+    assert periodic_batch_cycle_seconds(5, 10_000, 12) == 15
+    assert periodic_batch_span_seconds(5, 10_000, 12) == 12  # the window closes the batch, not its last item
+    # An item due exactly at the window's end is counted out (300 s flushes, 300 s window: one per batch), as
+    # Firehose flushes once its interval has passed; one due just before is in.
+    assert periodic_batch_items(300, 10_000, 300) == 1
+    assert periodic_batch_items(299, 10_000, 300) == 2
+    # The cap closes a batch first: every second, cap 3, window 60 s -> 3 items, a 3 s cycle.
+    assert periodic_batch_cycle_seconds(1, 3, 60) == 3
+    assert periodic_batch_span_seconds(1, 3, 60) == 2
+
+
+def test_firehose_objects_are_periodic_so_a_short_window_loads_each_alone():
+    # The sandbox's firehose + s3_event: 5 s buffer (interval-bound at 8 changes/s), 2 s SQS window. Measured there:
+    # objects 680/h and COPYs 677-684/h, where random arrivals gave 3600 / (5 + 2) = 514.
+    knobs = Knobs(
+        batching_window_seconds=1,
+        firehose_buffering_interval_seconds=5,
+        s3_event_batch_size=1000,
+        s3_event_batching_window_seconds=2,
+    )
+    fast = Assumptions(loader_run_seconds=0.4, loader_seconds_per_load=0.0)
+    objects = objects_per_hour("firehose", "s3_event", 8, ONE_KB, knobs, fast)
+    assert objects == pytest.approx(720)
+    assert copies_per_hour("firehose", "s3_event", 8, ONE_KB, knobs, fast) == pytest.approx(720)
+    # The defaults: 12 objects an hour, 300 s apart, a 300 s window: each its own load, 12 COPYs.
+    assert copies_per_hour("firehose", "s3_event", 10, ONE_KB, Knobs()) == pytest.approx(12)
+
+
+def test_a_loader_run_longer_than_the_window_spaces_the_loads():
+    # lambda aggregation at 10/s on one shard: an object every 5.1 s, longer than a 2 s window, so each is its own
+    # batch, every 5.1 s. The loader (reserved at concurrency 1) runs 3 s + 1 s per load, which fits; in poll mode it
+    # also waits 60 s for the load to commit: a 64 s run spaces the loads 64 s apart, each with 64 / 5.1 = 12.5 files.
+    knobs = Knobs(s3_event_batching_window_seconds=2)
+    a = Assumptions()
+    assert loader_invocation_seconds(1, knobs, a) == 4
+    gather = 5.1
+    assert copies_per_hour("lambda", "s3_event", 10, ONE_KB, knobs, a) == pytest.approx(3600 / gather)
+    poll = Knobs(s3_event_batching_window_seconds=2, data_api_mode="poll")
+    assert loader_invocation_seconds(1, poll, a) == 64
+    assert copies_per_hour("lambda", "s3_event", 10, ONE_KB, poll, a) == pytest.approx(3600 / 64)
+    usage = hour_usage("lambda", "s3_event", 10, ONE_KB, poll, a)
+    async_usage = hour_usage("lambda", "s3_event", 10, ONE_KB, knobs, a)
+    # The batch also waits for the run before it: the worst case holds one more run.
+    assert usage.freshness_worst_seconds - async_usage.freshness_worst_seconds == pytest.approx(64)
+    # Poll mode pays for the waiting in GB-seconds: (3 + 61) s per load run at 0.5 GB, plus the reconciliation's.
+    loader_runs = 3600 / 64 + 1
+    assert usage.loader_gb_seconds == pytest.approx(loader_runs * (3 + 61 * (3600 / 64) / loader_runs) * 0.5)
 
 
 def test_schedule_runs_one_copy_per_run_under_1000_files():

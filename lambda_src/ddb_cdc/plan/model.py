@@ -13,7 +13,11 @@ How each strategy batches is read from the code, not guessed:
   files in as many capped loads as it needs. Every loader run also takes one step of the reconciliation sweep
   (loader/reconcile.py: two LIST pages and a state object).
 * ``s3_event``: one S3 notification (one SQS message) per object; one loader invocation per SQS batch
-  (batch_size, maximum_batching_window_in_seconds), plus the reconciliation schedule.
+  (batch_size, maximum_batching_window_in_seconds), plus the reconciliation schedule. Objects from one source arrive
+  periodically (Firehose's flushes, one shard's writer: :func:`periodic_batch_items`), from several shards' writers
+  at random (:func:`batch_cycle_seconds`). The loader is reserved at
+  concurrency 1 (modules/redshift_loader), so a batch is never loaded sooner than one loader run after the last
+  (:func:`loader_invocation_seconds`).
 * ``schedule`` / ``ec2_cron``: one run per rate_minutes (EventBridge Scheduler, or the host's systemd timer); a
   run lists the hour prefixes from the ledger's high-water mark minus schedule_lookback_hours.
 * ``emr_compaction``: once an hour at grace_minutes, a transient cluster merges the previous hour into files of
@@ -21,7 +25,7 @@ How each strategy batches is read from the code, not guessed:
 
 What is not in the code (durations, compression, envelope size) is an :class:`Assumptions` field, printed with
 every plan. The batching arithmetic (objects and COPYs per hour) of lambda + s3_event is checked against the sandbox
-by tests/sandbox/test_calibration.py (make calibrate); the assumptions are not.
+by tests/sandbox/test_calibration.py, with the loader's run time measured there; the assumptions are not.
 """
 
 from __future__ import annotations
@@ -218,6 +222,46 @@ def batch_span_seconds(rate: float, cap: float, window: float) -> float:
     return min(window, (cap - 1) / rate)
 
 
+def periodic_batch_items(period: float, cap: float, window: float) -> int:
+    """Items in one batch when they arrive every ``period`` seconds (one writer or one Firehose stream at a steady
+    rate): the batch opens with an item and takes every item due before its ``window`` ends, up to ``cap``.
+
+    An item due exactly at the window's end is counted out: Firehose flushes once its interval has passed, so with the
+    defaults (300 s buffer interval, 300 s SQS window) each object is its own load, 12 an hour; a run whose flushes
+    come a little early makes 6. Near such a ratio a little jitter moves the count by a whole item.
+    """
+    if period <= 0 or not math.isfinite(period):
+        return 1
+    due_before_close = max(0, math.ceil(window / period - 1e-9) - 1)
+    return int(max(1, min(cap, 1 + due_before_close)))
+
+
+def periodic_batch_cycle_seconds(period: float, cap: float, window: float) -> float:
+    """Seconds from one batch's close to the next's for items arriving every ``period`` seconds: the next batch
+    opens with the first item after the close, so a cycle spans exactly the batch's items."""
+    if not math.isfinite(period):
+        return math.inf
+    return period * periodic_batch_items(period, cap, window)
+
+
+def periodic_batch_span_seconds(period: float, cap: float, window: float) -> float:
+    """How long a periodic batch's first item waits for the batch to close: the whole window, unless the cap closes
+    the batch with its last item first."""
+    if not math.isfinite(period):
+        return window
+    items = periodic_batch_items(period, cap, window)
+    return window if items < cap else period * (items - 1)
+
+
+def loader_invocation_seconds(loads: float, knobs: Knobs, assumptions: Assumptions) -> float:
+    """One loader run with ``loads`` loads: list and ledger look-up, then each load's submit; with
+    ``data_api_mode = "poll"`` the run also waits for each load to commit."""
+    per_load = assumptions.loader_seconds_per_load + (
+        assumptions.load_seconds if knobs.data_api_mode == "poll" else 0.0
+    )
+    return assumptions.loader_run_seconds + per_load * loads
+
+
 @dataclass(slots=True)
 class HourUsage:
     """Billable usage and load of one hour at one rate."""
@@ -301,9 +345,29 @@ def hour_usage(
             k.s3_event_batch_size, max(1, math.floor(LAMBDA_MAX_PAYLOAD_BYTES / a.s3_notification_bytes))
         )
         sqs_window = k.s3_event_batching_window_seconds or a.stream_poll_seconds
-        invocations = 0.0 if objects <= 0 else 3600 / batch_cycle_seconds(per_second, sqs_cap, sqs_window)
-        files = objects / invocations if invocations else 0.0
-        loads = invocations * math.ceil(files / MAX_FILES_PER_LOAD) if invocations else 0.0
+        # One source at a steady rate sends its objects periodically: Firehose's one delivery stream (one per flush),
+        # or the writer of a single shard (one per stream batch). A periodic object either joins the open SQS batch or
+        # opens the next one, so with a period longer than the SQS window every object is its own load (the sandbox
+        # measured this, tests/sandbox/test_calibration.py). Several shards' writers interleave: random arrivals.
+        if objects > 0 and (aggregation == "firehose" or batchers == 1):
+            gather = periodic_batch_cycle_seconds(1 / per_second, sqs_cap, sqs_window)
+            span = periodic_batch_span_seconds(1 / per_second, sqs_cap, sqs_window)
+        else:
+            gather = batch_cycle_seconds(per_second, sqs_cap, sqs_window)
+            span = batch_span_seconds(per_second, sqs_cap, sqs_window)
+        # The module reserves the loader at concurrency 1: the mapping gathers the next batch while a load runs, but
+        # invokes it only when that run has ended (a throttled batch is retried, AWS Lambda Developer Guide, "Handling
+        # errors for an SQS event source"). So a cycle lasts at least one loader invocation.
+        busy, files, loads_per_invocation = 0.0, 0.0, 0
+        cycle = gather
+        for _ in range(4):  # the invocation's length depends on the files it gets, which depend on the cycle
+            files = per_second * cycle
+            loads_per_invocation = math.ceil(files / MAX_FILES_PER_LOAD) if files > 0 else 0
+            busy = loader_invocation_seconds(loads_per_invocation, k, a)
+            cycle = max(gather, busy)
+        loader_bound = objects > 0 and busy > gather
+        invocations = 0.0 if objects <= 0 else 3600 / cycle
+        loads = invocations * loads_per_invocation
         reconcile_runs = 60 / k.s3_event_reconcile_rate_minutes
         u.sqs_requests = (
             objects  # S3 delivers each notification with a SendMessage
@@ -314,8 +378,9 @@ def hour_usage(
         u.loader_invocations = invocations + reconcile_runs
         u.loader_runs = u.loader_invocations
         u.copies_per_hour = loads
-        trigger = batch_span_seconds(per_second, sqs_cap, sqs_window)
-        trigger_p50, trigger_worst = trigger / 2, trigger
+        # Loader-bound, a closed batch also waits for the run before it to end.
+        queue_wait = busy if loader_bound else 0.0
+        trigger_p50, trigger_worst = span / 2 + queue_wait / 2, span + queue_wait
         u.s3_get_requests += objects + loads  # COPY reads every file and its manifest
     elif load in ("schedule", "ec2_cron"):
         minutes = k.schedule_rate_minutes if load == "schedule" else k.ec2_cron_rate_minutes
@@ -366,9 +431,7 @@ def hour_usage(
     # Every run takes one reconciliation step: state GET, two LIST pages, the failure and quarantine LISTs, a state PUT.
     u.s3_put_requests += u.loader_runs * 5
     u.s3_get_requests += u.loader_runs
-    run_seconds = a.loader_run_seconds + a.loader_seconds_per_load * (
-        u.copies_per_hour / u.loader_runs if u.loader_runs else 0
-    )
+    run_seconds = loader_invocation_seconds(u.copies_per_hour / u.loader_runs if u.loader_runs else 0, k, a)
     if load == "emr_compaction":
         # The compacted load waits for its result in every mode.
         u.loader_gb_seconds = (u.loader_invocations * a.loader_run_seconds + a.load_seconds) * gb_per_s_loader
@@ -527,14 +590,29 @@ def evaluate(
     )
 
 
-def objects_per_hour(aggregation: str, load: str, rate: float, workload: Workload, knobs: Knobs) -> float:
+def objects_per_hour(
+    aggregation: str,
+    load: str,
+    rate: float,
+    workload: Workload,
+    knobs: Knobs,
+    assumptions: Assumptions | None = None,
+) -> float:
     """Objects landing under raw/ in one hour at a steady ``rate`` (for calibration against the sandbox)."""
-    return hour_usage(aggregation, load, rate, workload, knobs, Assumptions()).objects_per_hour
+    return hour_usage(aggregation, load, rate, workload, knobs, assumptions or Assumptions()).objects_per_hour
 
 
-def copies_per_hour(aggregation: str, load: str, rate: float, workload: Workload, knobs: Knobs) -> float:
-    """COPY statements (loads) in one hour at a steady ``rate`` (for calibration against the sandbox)."""
-    return hour_usage(aggregation, load, rate, workload, knobs, Assumptions()).copies_per_hour
+def copies_per_hour(
+    aggregation: str,
+    load: str,
+    rate: float,
+    workload: Workload,
+    knobs: Knobs,
+    assumptions: Assumptions | None = None,
+) -> float:
+    """COPY statements (loads) in one hour at a steady ``rate`` (for calibration against the sandbox, which passes
+    the loader's measured run time as ``loader_run_seconds``)."""
+    return hour_usage(aggregation, load, rate, workload, knobs, assumptions or Assumptions()).copies_per_hour
 
 
 @dataclass(frozen=True, slots=True)
