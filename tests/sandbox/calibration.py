@@ -30,20 +30,14 @@ and are refused here.
 
 Where the sandbox's counts can differ from the model for reasons of the sandbox, not the model:
 
-* the generator's throttle writes at regular intervals, while the model assumes changes at random (a batch opens
-  1/rate after the last closed, on average); with regular arrivals the next change comes within 1/rate, so at low
-  rates the sandbox makes up to (1/rate) / (window + 1/rate) more objects per hour than predicted;
-* each poller of the local Lambda service gathers nothing while its one batch is in flight, so every cycle also
-  holds the invocation's duration; the model's cycles leave it out. For the loader that is a gap in the model, not
-  only in the sandbox: the module reserves the loader at concurrency 1 (its SQS mapping's maximum_concurrency is 2),
-  so on AWS too a load waits for the one before it to end. Measured on
-  2 cores: the loader's invocations take 0.34-0.42 s on a quiet machine and 0.8-1.1 s with it loaded six deep, which
-  lowers COPYs per hour by up to 15 % there. The runtime counts that time per mapping
-  (``MappingStats.in_flight_seconds``) and each entry reports it, so a deviation can be told from a busy machine.
-  Subtracting it from the time base is no fix: messages that arrive while the loader runs are received at once
-  afterwards, so the in-flight time partly replaces the wait for the next first message (tried: +27 % under load);
+* the loader's run time: the planner assumes AWS's (Data API round trips, :class:`~ddb_cdc.plan.model.Assumptions`),
+  which would make the loader, reserved at concurrency 1, space the loads; the sandbox's runs are shorter, so the
+  prediction is made with the run time measured in the window (:func:`loader_assumptions`; each entry reports it).
+  The SQS mapping gathers the next batch while the loader runs, as AWS's does (lambda_queue_poller.py);
+* the stream mapping waits for the writer's invocation before it reads on (as AWS's does for a shard), which the
+  model's writer cycle leaves out (about 0.1 s in a cycle of 1.1 s here); a busy machine lengthens it;
 * the SQS poller long-polls with whole seconds (``WaitTimeSeconds`` is an integer), so a loader batch closes at the
-  first receive that returns after its window, up to a second late, then waits for the loader's invocation.
+  first receive that returns after its window, up to a second late.
 """
 
 from __future__ import annotations
@@ -76,6 +70,9 @@ IOT_ITEM_BYTES: Final = 200
 _COPY: Final = re.compile(r"^\s*COPY\s", re.IGNORECASE)
 _VAR: Final = re.compile(r"^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$")
 SUPPORTED_LOADS: Final = ("s3_event",)
+# A window where the generator reached less than this share of its rate is measured again, at most MAX_ATTEMPTS times.
+FED_SHARE: Final = 0.9
+MAX_ATTEMPTS: Final = 3
 
 
 def parse_rates(text: str) -> tuple[float, ...]:
@@ -301,77 +298,103 @@ def run(
     entries: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     for index, rate in enumerate(rates):
+        unhurried = loader_assumptions(0.0, 0.0)  # the window is sized on the batching alone
         planned = [
-            model.objects_per_hour(aggregation, load, rate, workload(rate), knobs),
-            model.copies_per_hour(aggregation, load, rate, workload(rate), knobs),
+            model.objects_per_hour(aggregation, load, rate, workload(rate), knobs, unhurried),
+            model.copies_per_hour(aggregation, load, rate, workload(rate), knobs, unhurried),
         ]
         seconds = measure_seconds(windows, planned)
         # Warm-up: every batcher has opened and closed a few times before the window starts.
         warmup = 3 * max(windows.values()) + 2.0
         tail = 1.0
-        runtime_idle = wait_stable(runtime.sources_idle, idle_timeout, settle_s=0.0, poll_s=0.25)
-        log(f"calibration: {rate:g} changes/s for {seconds:g} s (+{warmup:g} s warm-up)")
-        argv = generator_argv(table, rate, warmup + seconds + tail, seed + index, update_share, delete_share)
-        with subprocess.Popen(
-            argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ) as gen:
-            started = time.monotonic()
-            time.sleep(warmup)
-            start_wall, start_mono = time.time(), time.monotonic()
-            keys_before = raw_keys(s3, bucket, raw_prefix)
-            counts_before = _mapping_counts(runtime.stats())
-            time.sleep(max(0.0, start_mono + seconds - time.monotonic()))
-            end_wall = time.time()
-            keys_after = raw_keys(s3, bucket, raw_prefix)
-            counts_after = _mapping_counts(runtime.stats())
-            measured = end_wall - start_wall
-            out, err = gen.communicate(timeout=warmup + seconds + tail + 120)
-        if gen.returncode != 0:
-            raise RuntimeError(f"generator failed ({gen.returncode}): {err[-2000:]}")
-        summary = json.loads(out.strip().splitlines()[-1])
-        for name, value in summary.items():
-            if isinstance(value, int) and not isinstance(value, bool):
-                totals[name] = totals.get(name, 0) + value
-        achieved = float(summary["rate"])
-        copy_times = copies_between(statements(), start_wall, end_wall)
-        objects, copies = len(keys_after - keys_before), len(copy_times)
-        writer_in_flight = counts_after["writer_in_flight"] - counts_before["writer_in_flight"]
-        loader_in_flight = counts_after["loader_in_flight"] - counts_before["loader_in_flight"]
-        entry = {
-            "rate": rate,
-            "achieved_rate": achieved,
-            "seconds": round(measured, 2),
-            "generator_seconds": round(time.monotonic() - started, 2),
-            "objects": objects,
-            "copies": copies,
-            "objects_per_hour": round(per_hour(objects, measured), 1),
-            "copies_per_hour": round(per_hour(copies, measured), 1),
-            "predicted_objects_per_hour": round(
-                model.objects_per_hour(aggregation, load, achieved, workload(achieved), knobs), 1
-            ),
-            "predicted_copies_per_hour": round(
-                model.copies_per_hour(aggregation, load, achieved, workload(achieved), knobs), 1
-            ),
-            "stream_batches": int(counts_after["stream_batches"] - counts_before["stream_batches"]),
-            "loader_batches": int(counts_after["loader_batches"] - counts_before["loader_batches"]),
-            "writer_in_flight_seconds": round(writer_in_flight, 2),
-            "loader_in_flight_seconds": round(loader_in_flight, 2),
-            "copies_per_hour_by_spacing": round(interval_rate_per_hour(copy_times), 1),
-            "idle_before": runtime_idle,
-            "time_base": "wall seconds x 3600 (the windows that shape these counts run on real time)",
-            "knobs": model.knobs_that_matter(aggregation, load, knobs),
-            "deployed_mappings": deployed,
-            "workload": {k: v for k, v in asdict(workload(achieved)).items() if k != "hourly_rates"},
-        }
-        log(
-            f"calibration: {achieved:g}/s achieved; objects/h {entry['objects_per_hour']:g} "
-            f"(predicted {entry['predicted_objects_per_hour']:g}); "
-            f"COPYs/h {entry['copies_per_hour_by_spacing']:g} by spacing, {entry['copies_per_hour']:g} by count "
-            f"(predicted {entry['predicted_copies_per_hour']:g}); in flight: writer {writer_in_flight:.1f} s, "
-            f"loader {loader_in_flight:.1f} s"
-        )
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            runtime_idle = wait_stable(runtime.sources_idle, idle_timeout, settle_s=0.0, poll_s=0.25)
+            log(f"calibration: {rate:g} changes/s for {seconds:g} s (+{warmup:g} s warm-up)")
+            argv = generator_argv(
+                table, rate, warmup + seconds + tail, seed + 100 * index + attempt, update_share, delete_share
+            )
+            with subprocess.Popen(
+                argv, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            ) as gen:
+                started = time.monotonic()
+                time.sleep(warmup)
+                start_wall, start_mono = time.time(), time.monotonic()
+                keys_before = raw_keys(s3, bucket, raw_prefix)
+                counts_before = _mapping_counts(runtime.stats())
+                time.sleep(max(0.0, start_mono + seconds - time.monotonic()))
+                end_wall = time.time()
+                keys_after = raw_keys(s3, bucket, raw_prefix)
+                counts_after = _mapping_counts(runtime.stats())
+                measured = end_wall - start_wall
+                out, err = gen.communicate(timeout=warmup + seconds + tail + 120)
+            if gen.returncode != 0:
+                raise RuntimeError(f"generator failed ({gen.returncode}): {err[-2000:]}")
+            summary = json.loads(out.strip().splitlines()[-1])
+            for name, value in summary.items():
+                if isinstance(value, int) and not isinstance(value, bool):
+                    totals[name] = totals.get(name, 0) + value
+            achieved = float(summary["rate"])
+            copy_times = copies_between(statements(), start_wall, end_wall)
+            objects, copies = len(keys_after - keys_before), len(copy_times)
+            writer_in_flight = counts_after["writer_in_flight"] - counts_before["writer_in_flight"]
+            loader_in_flight = counts_after["loader_in_flight"] - counts_before["loader_in_flight"]
+            loader_batches = counts_after["loader_batches"] - counts_before["loader_batches"]
+            assumptions = loader_assumptions(loader_in_flight, loader_batches)
+            entry = {
+                "rate": rate,
+                "achieved_rate": achieved,
+                "seconds": round(measured, 2),
+                "generator_seconds": round(time.monotonic() - started, 2),
+                "objects": objects,
+                "copies": copies,
+                "objects_per_hour": round(per_hour(objects, measured), 1),
+                "copies_per_hour": round(per_hour(copies, measured), 1),
+                "predicted_objects_per_hour": round(
+                    model.objects_per_hour(
+                        aggregation, load, achieved, workload(achieved), knobs, assumptions
+                    ),
+                    1,
+                ),
+                "predicted_copies_per_hour": round(
+                    model.copies_per_hour(
+                        aggregation, load, achieved, workload(achieved), knobs, assumptions
+                    ),
+                    1,
+                ),
+                "loader_run_seconds": round(assumptions.loader_run_seconds, 3),
+                "stream_batches": int(counts_after["stream_batches"] - counts_before["stream_batches"]),
+                "loader_batches": int(loader_batches),
+                "writer_in_flight_seconds": round(writer_in_flight, 2),
+                "loader_in_flight_seconds": round(loader_in_flight, 2),
+                "copies_per_hour_by_spacing": round(interval_rate_per_hour(copy_times), 1),
+                "idle_before": runtime_idle,
+                "time_base": "wall seconds x 3600 (the windows that shape these counts run on real time)",
+                "knobs": model.knobs_that_matter(aggregation, load, knobs),
+                "deployed_mappings": deployed,
+                "workload": {k: v for k, v in asdict(workload(achieved)).items() if k != "hourly_rates"},
+            }
+            log(
+                f"calibration: {achieved:g}/s achieved; objects/h {entry['objects_per_hour']:g} "
+                f"(predicted {entry['predicted_objects_per_hour']:g}); "
+                f"COPYs/h {entry['copies_per_hour_by_spacing']:g} by spacing, {entry['copies_per_hour']:g} by count "
+                f"(predicted {entry['predicted_copies_per_hour']:g}); in flight: writer {writer_in_flight:.1f} s, "
+                f"loader {loader_in_flight:.1f} s"
+            )
+            entry["attempts"] = attempt
+            if achieved >= FED_SHARE * rate or attempt == MAX_ATTEMPTS:
+                break
+            # A busy machine starved the generator: that window measured another rate's case. Measure again.
+            log(f"calibration: the generator reached {achieved:g} of {rate:g} changes/s; measuring again")
         entries.append(entry)
     return entries, totals
+
+
+def loader_assumptions(in_flight_seconds: float, batches: float) -> model.Assumptions:
+    """The model's loader run time as the sandbox measured it (its mean invocation over the window, which in poll mode
+    includes the wait for the load): the planner's defaults (3 s of Data API round trips per run, 1 s per load, 60 s per
+    load in poll mode) are assumptions about AWS, and the calibration checks the batching, not them."""
+    measured = in_flight_seconds / batches if batches > 0 else 0.0
+    return model.Assumptions(loader_run_seconds=measured, loader_seconds_per_load=0.0, load_seconds=0.0)
 
 
 def deviation(measured: float, predicted: float) -> float:

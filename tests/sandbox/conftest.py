@@ -5,6 +5,9 @@ are collected, the demos of every module that has a selected ``sandbox`` test st
 ``MAX_PARALLEL`` at once (the rest as slots free up), and run while the rest of the suite does: most of
 a run is the AWS provider's own waiting (terraform apply and destroy), so five at once take little
 longer than the slowest one. :func:`demo_runs` hands them to the tests, which wait for their own.
+
+A run that measures rates (the planner's calibration) is named in the module's ``DEMO_RUNS_ALONE``: it starts
+after every other demo has ended, and none starts beside it (beside six demos on two cores it starved).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,22 +74,52 @@ class DemoRun:
 
 
 class DemoRuns:
-    """Demo processes, at most ``MAX_PARALLEL`` at once; the others start as slots free up."""
+    """Demo processes, at most ``MAX_PARALLEL`` at once; the others start as soon as a slot frees up.
+
+    A thread of its own fills the slots: a demo must not wait until pytest's main thread asks for its result
+    (in CI the last two waited 17 minutes for the suite to reach them, and then the suite waited for them)."""
 
     def __init__(self, directory: Path) -> None:
         self._directory = directory
         self._runs: dict[str, DemoRun] = {}
         self._waiting: list[tuple[str, list[str]]] = []
+        self._alone: set[str] = set()
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._filler: threading.Thread | None = None
 
-    def start(self, name: str, arguments: Sequence[str]) -> None:
-        self._waiting.append((name, list(arguments)))
-        self._fill()
+    def start(self, name: str, arguments: Sequence[str], *, alone: bool = False) -> None:
+        """Queue a run; an ``alone`` run waits for every run before it to end, and holds the machine's demo slots."""
+        with self._lock:
+            self._waiting.append((name, list(arguments)))
+            if alone:
+                self._alone.add(name)
+            self._fill()
+            if self._waiting and self._filler is None:
+                self._filler = threading.Thread(
+                    target=self._fill_until_all_started, name="demo-slots", daemon=True
+                )
+                self._filler.start()
 
-    def _running(self) -> int:
-        return sum(1 for run in self._runs.values() if run.process.poll() is None)
+    def _fill_until_all_started(self) -> None:
+        while not self._stopped.wait(1.0):
+            with self._lock:
+                self._fill()
+                if not self._waiting:
+                    return
+
+    def _running(self) -> list[str]:
+        return [name for name, run in self._runs.items() if run.process.poll() is None]
 
     def _fill(self) -> None:
-        while self._waiting and self._running() < MAX_PARALLEL:
+        """Start waiting runs, in order, while slots are free (the caller holds the lock)."""
+        while self._waiting:
+            running = self._running()
+            name = self._waiting[0][0]
+            if len(running) >= MAX_PARALLEL or any(r in self._alone for r in running):
+                return
+            if name in self._alone and running:
+                return
             name, arguments = self._waiting.pop(0)
             report_path = self._directory / f"{name}.json"
             log_path = self._directory / f"{name}.log"
@@ -95,16 +129,22 @@ class DemoRuns:
             self._runs[name] = DemoRun(name, argv, report_path, log_path, process, time.monotonic())
 
     def result(self, name: str) -> tuple[dict[str, Any] | None, str]:
-        # A run still waiting for a slot starts once enough earlier runs have ended.
-        while name not in self._runs:
-            self._fill()
-            if name not in self._runs:
-                time.sleep(1.0)
-        return self._runs[name].wait()
+        # A run still waiting for a slot is started by the filler thread once enough earlier runs have ended.
+        while True:
+            with self._lock:
+                run = self._runs.get(name)
+                if run is None and not any(waiting == name for waiting, _ in self._waiting):
+                    raise KeyError(f"no demo run named {name!r} was started")
+            if run is not None:
+                return run.wait()
+            time.sleep(1.0)
 
     def stop(self) -> None:
-        self._waiting.clear()
-        for run in self._runs.values():
+        self._stopped.set()
+        with self._lock:
+            self._waiting.clear()
+            runs = list(self._runs.values())
+        for run in runs:
             run.stop()
 
 
@@ -118,21 +158,21 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     modules = {item.module for item in session.items if item.get_closest_marker("sandbox")}
     wanted = [
-        (name, arguments)
+        (name, arguments, name in getattr(module, "DEMO_RUNS_ALONE", ()))
         for module in sorted(modules, key=lambda m: m.__name__)
         for name, arguments in getattr(module, "DEMO_RUNS", {}).items()
     ]
     if not wanted:
         return
-    # The longest runs (injected faults, backfills) take the first slots.
-    wanted.sort(key=lambda pair: not any(a.startswith(("--faults", "--backfill")) for a in pair[1]))
+    # The longest runs (injected faults, backfills) take the first slots; the runs that need the machine come last.
+    wanted.sort(key=lambda run: (run[2], not any(a.startswith(("--faults", "--backfill")) for a in run[1])))
     factory = getattr(session.config, "_tmp_path_factory", None)
     directory = (
         factory.mktemp("demo-runs") if factory is not None else Path(tempfile.mkdtemp(prefix="demo-runs-"))
     )
     runs = DemoRuns(directory)
-    for name, arguments in wanted:
-        runs.start(name, arguments)
+    for name, arguments, alone in wanted:
+        runs.start(name, arguments, alone=alone)
     _STARTED["runs"] = runs
 
 
