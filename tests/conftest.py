@@ -12,7 +12,7 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
 
 # One throwaway PostgreSQL (the Redshift stand-in) for the whole session, shared by every folder.
-pytest_plugins = ["tests.rig.pytest_plugin"]
+pytest_plugins = ["tests.rig.pytest_plugin", "tests.rig.own_process"]
 
 
 def pytest_configure(config):

@@ -27,6 +27,8 @@ from tests.sandbox import client_credentials
 from tests.sandbox.service_roles import service_role_session
 
 EVENTS = Path(__file__).parent.parent / "capture" / "events"
+# A Terraform apply and destroy on moto, mostly the provider's waiting: beside the suite (tests/rig/own_process.py).
+RUN_IN_OWN_PROCESS = True
 
 # Applied once for this package (see conftest). Terraform writes its dependency lock file and pytest-terraform its
 # tf_resources.json into the fixture directory, both ignored by git; its work directory (TF_DATA_DIR) and the state

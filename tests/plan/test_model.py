@@ -86,7 +86,9 @@ def test_s3_event_runs_one_copy_per_batching_window():
     # batch opens 1/0.741 = 1.35 s after the last closed and closes 300 s later: 3600 / 301.35 = 11.95 COPYs an hour.
     four = Workload(hourly_rates=(10.0,), item_bytes=1024, update_share=0.0, delete_share=0.0, shards=4)
     per_second = 4 / 5.4
-    assert copies_per_hour("lambda", "s3_event", 10, four, Knobs()) == pytest.approx(3600 / (1 / per_second + 300))
+    assert copies_per_hour("lambda", "s3_event", 10, four, Knobs()) == pytest.approx(
+        3600 / (1 / per_second + 300)
+    )
 
 
 def test_periodic_arrivals_fill_a_batch_with_every_item_due_inside_the_window():

@@ -17,6 +17,9 @@ from tests.sandbox.terraform_stack import (
 )
 from tests.tfharness.harness import OfflineTerraform
 
+# A Terraform apply and destroy on moto, mostly the provider's waiting: beside the suite (tests/rig/own_process.py).
+RUN_IN_OWN_PROCESS = True
+
 
 def _client(service: str, endpoint: str | None = None):
     return boto3.client(

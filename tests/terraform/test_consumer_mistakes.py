@@ -16,6 +16,8 @@ import pytest
 from tests.tfharness.harness import REPO_ROOT, describe
 
 CONSUMER = REPO_ROOT / "tests" / "consumer"
+# Terraform plans of consumer configurations: beside the suite (tests/rig/own_process.py).
+RUN_IN_OWN_PROCESS = True
 
 ORDER_ID_TABLE = """
   override_data {

@@ -25,6 +25,9 @@ from tests.sandbox.moto_server import running_moto
 from tests.sandbox.terraform_stack import LocalStack, provider_patches_installed
 from tests.tfharness.harness import OfflineTerraform
 
+# Two Terraform plans on moto, mostly the provider's waiting: beside the suite (tests/rig/own_process.py).
+RUN_IN_OWN_PROCESS = True
+
 FIXTURES = Path(__file__).parent / "fixtures" / "stream_writer_upgrade"
 OLD_LAYOUT_COMMIT = "bd326f1"
 

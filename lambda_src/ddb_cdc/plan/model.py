@@ -24,8 +24,8 @@ How each strategy batches is read from the code, not guessed:
   target_size_mb, then one load of the compacted files; the reconciliation schedule runs alongside.
 
 What is not in the code (durations, compression, envelope size) is an :class:`Assumptions` field, printed with
-every plan. The batching arithmetic (objects and COPYs per hour) of lambda + s3_event is checked against the sandbox
-by tests/sandbox/test_calibration.py, with the loader's run time measured there; the assumptions are not.
+every plan. The batching arithmetic (objects and COPYs per hour) of s3_event, both aggregations, is checked against
+the sandbox by tests/sandbox/test_calibration.py, with the loader's run time measured there; the assumptions are not.
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ DEFAULT_SOURCES: Final[Mapping[str, tuple[str, str, str | None]]] = {
 @dataclass(frozen=True, slots=True)
 class Assumptions:
     """What the code does not decide. None of these is calibrated: tests/sandbox/test_calibration.py checks only the
-    batching arithmetic (objects and COPYs per hour of lambda + s3_event) against the sandbox."""
+    batching arithmetic (objects and COPYs per hour of s3_event, both aggregations) against the sandbox."""
 
     envelope_overhead_bytes: int = 350  # op, typed and canonical key, 40-digit token, time, table name
     gzip_ratio: float = 0.25  # compressed / uncompressed NDJSON
