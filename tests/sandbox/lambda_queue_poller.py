@@ -171,7 +171,12 @@ class QueueMapping(_Mapping):
                 left = self.window_s - (time.monotonic() - (started or 0))
                 if left <= 0:
                     break
-                wait = max(0, min(1, math.ceil(left)))
+                wait = 1
+                if left < 1:
+                    # WaitTimeSeconds is whole seconds: a long poll would close the window up to a second late
+                    # (Lambda closes it on time), so the last second is short polls a tenth of a second apart.
+                    self._stop.wait(min(left, 0.1))
+                    wait = 0
             else:
                 wait = 1
             messages = self._receive(self.batch_size - len(batch), wait)
