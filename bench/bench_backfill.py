@@ -5,51 +5,32 @@
    with the read-rate limit off, in-process. It prints items per second and the CPU time per item, which the
    model uses for the Lambda's own work (encoding and gzip; moto's Scan is slower than DynamoDB's, so the
    wall-clock rate is a floor).
-2. **Model.** 100 million 1 KB items with 1, 8 and 64 segments, from DynamoDB's documented read rules and the
-   list prices in ``tests/aws/cost.py`` (us-east-1, read on the date it names). The issue names no baseline to
-   compare against; the export mode is the natural one, so the model prices it beside the scan.
+2. **Model.** 100 million 1 KB items with 1, 8 and 64 segments in each ``backfill.mode``: the planner's own backfill
+   model (``ddb_cdc.plan.backfill``, the one ``python -m ddb_cdc.plan --backfill-items`` prints, with prices.json),
+   fed the CPU per KB measured here. The issue names no baseline to compare against; the export mode is the natural
+   one, so the output sets it beside the scan.
 
     python bench/bench_backfill.py [--items 20000] [--segments 1,8,64] [--read-units 200]
 
-Assumptions of the model (each printed with the result):
-- Eventually consistent Scan: 0.5 read unit per 4 KB of the page's summed item sizes ("Capacity unit
-  consumption for read operations", DynamoDB Developer Guide): 100 GB of items read is ~12.2 million RRU.
-- A page holds at most 1 MB (Scan's limit), so 1 KB items give ~1,000 items a page and one S3 object each.
-- Per segment, the slowest of: the read-rate limit (``--read-units`` RCU/s x 8 KB per eventually consistent
-  RCU), the Lambda's CPU (the measured CPU time per item, scaled by the share of a vCPU a 1,024 MB function
-  gets: 1,769 MB is one vCPU, Lambda Developer Guide "Memory and computing power") and one partition's
-  3,000 RCU/s; the table's on-demand default of 40,000 RRU/s caps the total.
-- Lambda 1,024 MB, x86, billed for the whole run of each segment; one Step Functions Standard transition
-  ($0.025 per 1,000) per state per invocation, three per invocation; S3 PUT per page object and per progress record.
-- Export: $0.10 per GB exported plus point-in-time recovery at $0.20 per GB-month for the day it is needed
-  (DynamoDB pricing page, "Export to Amazon S3" and "Continuous backups"; both are assumptions here, not read
-  from a price file), the converter's CPU as measured for the scan's encoding, one S3 GET per data file.
-  AWS publishes no export duration, so the model gives none.
+The model's assumptions are ``BackfillAssumptions`` and its module docstring (eventually consistent Scan at half a
+read unit per 4 KB; per segment the slowest of the read-rate limit, the Lambda's CPU and one partition; the table's
+on-demand default of 40,000 read units/s in all; the export at $0.10 per GB plus a day of point-in-time recovery,
+with no duration, as AWS publishes none).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.aws.cost import US_EAST_1
+from ddb_cdc.plan import backfill, load_prices
 
 ITEMS: float = 100_000_000
-ITEM_BYTES: float = 1024
-PAGE_BYTES: float = 1024 * 1024
-MEMORY_MB: float = 1024
-VCPU_MB: float = 1769
-PARTITION_RCU: float = 3000
-TABLE_RRU: float = 40_000
-INVOCATION_S: float = 840  # a 900 s function stops starting pages ~60 s before its timeout
-SFN_TRANSITION: float = 0.025 / 1000
-EXPORT_PER_GB: float = 0.10
-PITR_GB_MONTH: float = 0.20
+ITEM_BYTES: int = 1024
 
 
 @dataclass(frozen=True)
@@ -143,49 +124,6 @@ def measure(items: int) -> Measured:
     return Measured(items, seconds, measure_encoding())
 
 
-def model(segments: int, read_units: float, measured: Measured) -> dict[str, float]:
-    gigabytes = ITEMS * ITEM_BYTES / 1e9
-    rru = ITEMS * ITEM_BYTES / 4096 * 0.5
-    limit_items_s = read_units * 8192 / ITEM_BYTES
-    cpu_items_s = (MEMORY_MB / VCPU_MB) / measured.cpu_per_item
-    partition_items_s = PARTITION_RCU * 8192 / ITEM_BYTES
-    per_segment = min(limit_items_s, cpu_items_s, partition_items_s)
-    total_rate = min(per_segment * segments, TABLE_RRU * 8192 / ITEM_BYTES)
-    seconds = ITEMS / total_rate
-    invocations = segments * math.ceil(seconds / INVOCATION_S)
-    pages = ITEMS * ITEM_BYTES / PAGE_BYTES
-    cost = {
-        "dynamodb_reads": rru * US_EAST_1.dynamodb_rru,
-        "lambda": segments * seconds * MEMORY_MB / 1024 * US_EAST_1.lambda_gb_second
-        + invocations * US_EAST_1.lambda_request,
-        "s3_puts": (pages + invocations) * US_EAST_1.s3_put,
-        "step_functions": invocations * 3 * SFN_TRANSITION,
-    }
-    bound = min(
-        ("read-rate limit", limit_items_s),
-        ("Lambda CPU", cpu_items_s),
-        ("partition", partition_items_s),
-        key=lambda pair: pair[1],
-    )[0]
-    if per_segment * segments > TABLE_RRU * 8192 / ITEM_BYTES:
-        bound = "table throughput"
-    return {"gigabytes": gigabytes, "rru": rru, "seconds": seconds, "per_segment": per_segment,
-            "invocations": invocations, "cost": sum(cost.values()), "bound": bound, **cost}  # fmt: skip
-
-
-def export_model(measured: Measured) -> dict[str, float]:
-    gigabytes = ITEMS * ITEM_BYTES / 1e9
-    convert_s = ITEMS * measured.cpu_per_item / (MEMORY_MB / VCPU_MB)
-    files = gigabytes * 10  # AWS writes data files of roughly 100 MB (a guess: the count only moves GETs)
-    cost = {
-        "export": gigabytes * EXPORT_PER_GB,
-        "pitr_one_day": gigabytes * PITR_GB_MONTH / 30,
-        "lambda": convert_s * MEMORY_MB / 1024 * US_EAST_1.lambda_gb_second,
-        "s3": files * US_EAST_1.s3_get + ITEMS * ITEM_BYTES / PAGE_BYTES * US_EAST_1.s3_put,
-    }
-    return {"cost": sum(cost.values()), "convert_lambda_seconds": convert_s, **cost}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--items", type=int, default=20_000)
@@ -195,29 +133,36 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     measured = measure(args.items)
+    prices = load_prices()
+    assumptions = backfill.BackfillAssumptions(encode_cpu_seconds_per_kb=measured.encode_cpu_per_kb)
     print(f"measured: one segment in the sandbox, {measured.items:,} iot items in {measured.seconds:.2f} s "
           f"= {measured.items_per_second:,.0f} items/s (moto's Scan in the same process dominates); "
-          f"encoding + gzip of 1 KB mixed-type items: {measured.cpu_per_item * 1e6:.0f} us CPU per item")  # fmt: skip
-    print(f"model: 100,000,000 items x 1 KB = {ITEMS * ITEM_BYTES / 1e9:.0f} GB, eventually consistent Scan, "
-          f"read limit {args.read_units:.0f} RCU/s per segment, Lambda {MEMORY_MB:.0f} MB, us-east-1 list prices read "
-          f"{US_EAST_1.read_on}")  # fmt: skip
-    print(f"{'segments':>8} {'items/s/seg':>12} {'bound by':>16} {'time':>10} {'invocations':>12} "
-          f"{'reads $':>8} {'lambda $':>9} {'s3 $':>6} {'sfn $':>6} {'total $':>8}")  # fmt: skip
+          f"encoding + gzip of 1 KB mixed-type items: {measured.cpu_per_item * 1e6:.0f} us CPU per item "
+          f"(the planner assumes {backfill.BackfillAssumptions().encode_cpu_seconds_per_kb * 1e6:.0f})")  # fmt: skip
+    print(f"model (ddb_cdc.plan.backfill): {ITEMS:,.0f} items x 1 KB = {ITEMS * ITEM_BYTES / 1e9:.1f} GB, read limit "
+          f"{args.read_units:.0f} RCU/s per segment, Lambda 1,024 MB, {prices.region} prices read {prices.read_on}")  # fmt: skip
+    print(f"{'mode':>16} {'segments':>8} {'bound by':>16} {'time':>8} {'invocations':>12} "
+          f"{'dynamodb $':>10} {'lambda $':>9} {'s3 $':>6} {'sfn $':>6} {'total $':>8}")  # fmt: skip
+    results = {}
     for segments in (int(value) for value in args.segments.split(",")):
-        result = model(segments, args.read_units, measured)
-        hours = result["seconds"] / 3600
-        print(f"{segments:>8} {result['per_segment']:>12,.0f} {result['bound']:>16} {hours:>9.1f}h "
-              f"{result['invocations']:>12,.0f} {result['dynamodb_reads']:>8.2f} {result['lambda']:>9.2f} "
-              f"{result['s3_puts']:>6.2f} {result['step_functions']:>6.2f} {result['cost']:>8.2f}")  # fmt: skip
-    export = export_model(measured)
-    scan8 = model(8, args.read_units, measured)
-    print(f"export: ${export['cost']:.2f} (export ${export['export']:.2f}, PITR for a day ${export['pitr_one_day']:.2f}, "
-          f"converter Lambda ${export['lambda']:.2f} for {export['convert_lambda_seconds'] / 3600:.1f} h, "
-          f"S3 ${export['s3']:.2f}); ratio export / scan with 8 segments = {export['cost'] / scan8['cost']:.1f}x")  # fmt: skip
-    cheaper = "cheaper" if export["cost"] < scan8["cost"] else "dearer"
-    print(f"at these prices the export is {cheaper} in dollars; it reads no table capacity, so it wins where the "
-          "scan's reads are the real cost: a provisioned table with no read headroom (raising capacity for hours, "
-          "or throttling production), or a read limit so low that the scan would take days")  # fmt: skip
+        knobs = backfill.BackfillKnobs(
+            total_segments=segments,
+            max_concurrency=min(segments, 40),
+            read_units_per_second=round(args.read_units),
+        )
+        for mode in backfill.MODES:
+            r = backfill.estimate(mode, ITEMS, ITEM_BYTES, knobs, prices, assumptions)
+            results[(mode, segments)] = r
+            time_text = f"{r.seconds / 3600:.1f}h" if r.seconds is not None else "n/a"
+            print(f"{mode:>16} {segments:>8} {r.bound:>16.16} {time_text:>8} {r.invocations:>12,.0f} "
+                  f"{r.by_service['dynamodb']:>10.2f} {r.by_service['lambda']:>9.2f} {r.by_service['s3']:>6.2f} "
+                  f"{r.by_service['step_functions']:>6.2f} {r.total_usd:>8.2f}")  # fmt: skip
+    segments = 8 if ("step_functions", 8) in results else next(iter(results))[1]
+    scan, export = results[("step_functions", segments)], results[("export", segments)]
+    print(f"ratio export / step_functions scan with {segments} segments = {export.total_usd / scan.total_usd:.1f}x; "
+          "the export reads no table capacity, so it wins where the scan's reads are the real cost: a provisioned "
+          "table with no read headroom (raising capacity for hours, or throttling production), or a read limit so "
+          "low that the scan would take days")  # fmt: skip
     return 0
 
 

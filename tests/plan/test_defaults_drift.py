@@ -8,6 +8,8 @@ from pathlib import Path
 
 import hcl2
 import pytest
+from ddb_cdc.plan.backfill import DEFAULT_SOURCES as BACKFILL_DEFAULT_SOURCES
+from ddb_cdc.plan.backfill import BackfillKnobs
 from ddb_cdc.plan.model import DEFAULT_SOURCES, Knobs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,3 +46,14 @@ def test_knob_default_matches_variables_tf(knob):
     assert _as(raw, model) == model, (
         f"{module}/variables.tf {variable}{'.' + field_name if field_name else ''}"
     )
+
+
+def test_every_backfill_knob_names_where_its_default_lives():
+    assert set(BACKFILL_DEFAULT_SOURCES) == {f.name for f in fields(BackfillKnobs)}
+
+
+@pytest.mark.parametrize("knob", sorted(BACKFILL_DEFAULT_SOURCES))
+def test_backfill_knob_default_matches_variables_tf(knob):
+    module, variable, _ = BACKFILL_DEFAULT_SOURCES[knob]
+    model = getattr(BackfillKnobs(), knob)
+    assert _as(_variables(module)[variable]["default"], model) == model, f"{module}/variables.tf {variable}"

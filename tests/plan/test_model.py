@@ -14,6 +14,7 @@ from ddb_cdc.plan.model import (
     Knobs,
     PlanError,
     Workload,
+    backlog_waits,
     batch_cycle_seconds,
     copies_per_hour,
     envelope_bytes,
@@ -166,7 +167,7 @@ def test_emr_compaction_loads_once_an_hour():
     usage = hour_usage("lambda", "emr_compaction", 10, ONE_KB, Knobs(), Assumptions())
     # A 12-minute run of one m5.xlarge master and one core node: 0.4 instance-hours of m5.xlarge.
     assert usage.ec2_instance_hours == pytest.approx(
-        {"m5.xlarge": 2 * (12 + usage.raw_gb / 2 * 1024 / 50 / 60) / 60}
+        {"m5.xlarge": 2 * (12 + usage.raw_gb * 1024 / 50 / 60) / 60}
     )
 
 
@@ -242,3 +243,39 @@ def test_every_price_names_its_source():
         assert item.get("source"), name
     assert PRICES.region == "us-east-1"
     assert math.isclose(PRICES.usd("lambda_request"), 0.2 / 1e6)
+
+
+def test_a_peak_over_what_the_runs_can_load_waits_for_later_runs():
+    # schedule every 15 minutes: 4 runs x 10 loads x 1,000 files = 40,000 files an hour at most.
+    assert backlog_waits("schedule", [30_000.0] * 24, Knobs()) == [0.0] * 24
+    # One hour of 50,000 files leaves 10,000 behind: a quarter of an hour's capacity, 900 s, drained in the next hour.
+    profile = [30_000.0] * 24
+    profile[5] = 50_000.0
+    waits = backlog_waits("schedule", profile, Knobs())
+    assert waits[5] == pytest.approx(900) and waits[6] == 0 and sum(waits) == pytest.approx(900)
+    # More files every day than the runs can load: the backlog never drains.
+    assert all(math.isinf(w) for w in backlog_waits("ec2_cron", [130_000.0] * 24, Knobs()))  # 120,000 an hour
+    assert backlog_waits("s3_event", [1e9] * 24, Knobs()) == [0.0] * 24  # an SQS batch loads all its files
+
+
+def test_a_backlog_that_never_drains_fails_the_target_and_stays_valid_json():
+    # batch_size 1 at 40 changes/s on one shard: 144,000 objects an hour against 40,000 a schedule can load.
+    knobs = Knobs(batch_size=1, batching_window_seconds=0)
+    result = plan(Workload(hourly_rates=(40.0,)), knobs, PRICES, 3600, combinations=[("lambda", "schedule")])
+    (combination,) = result.combinations
+    assert math.isinf(combination.freshness_worst_seconds) and not combination.meets_target
+    assert result.as_dict()["combinations"][0]["freshness_worst_seconds"] is None
+
+
+def test_compacted_copies_are_stored_as_long_as_their_lifecycle_keeps_them():
+    # emr_compaction keeps raw objects raw_expiration_days and compacted ones compaction_expiration_days.
+    def storage(knobs: Knobs) -> float:
+        result = plan(ONE_KB, knobs, PRICES, 1e9, combinations=[("lambda", "emr_compaction")])
+        return result.combinations[0].by_service["s3"]
+
+    daily_gb = 24 * hour_usage("lambda", "emr_compaction", 10, ONE_KB, Knobs(), Assumptions()).raw_gb
+    gb_month = PRICES.usd("s3_standard_gb_month")
+    longer = Knobs(compaction_expiration_days=90)
+    assert storage(longer) - storage(Knobs()) == pytest.approx(daily_gb * 60 * gb_month)
+    raw_longer = Knobs(raw_expiration_days=90)
+    assert storage(raw_longer) - storage(Knobs()) == pytest.approx(daily_gb * 60 * gb_month)

@@ -3,7 +3,10 @@ meets a freshness target.
 
     python -m ddb_cdc.plan --rate 50 --item-kb 1 --update-share 0.6 --delete-share 0.1 --freshness 900 \\
         [--profile 24 comma-separated rates | profile.json | profile.csv] [--tfvars terraform.tfvars] \\
-        [--region us-east-1] [--shards 1] [--json] [--plot out.png|out.svg]
+        [--region us-east-1] [--shards 1] [--backfill-items 100000000] [--json] [--plot out.png|out.svg]
+
+With ``--backfill-items`` it also prices the one-off backfill of a table of that many items in each ``backfill.mode``
+(:mod:`ddb_cdc.plan.backfill`).
 """
 
 from __future__ import annotations
@@ -11,11 +14,12 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ddb_cdc.plan import load_prices, tfvars
+from ddb_cdc.plan import backfill, load_prices, tfvars
 from ddb_cdc.plan.model import SERVICES, Knobs, Plan, PlanError, Workload, plan
 
 
@@ -47,6 +51,8 @@ def _is_number(cell: str) -> bool:
 
 
 def duration(seconds: float) -> str:
+    if math.isinf(seconds):
+        return "never"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -123,6 +129,58 @@ def render_table(result: Plan, configured: tuple[str, str] | None = None) -> str
     return "\n".join(lines)
 
 
+def render_backfill(
+    results: list[backfill.BackfillEstimate], knobs: backfill.BackfillKnobs, configured: str
+) -> str:
+    first = results[0]
+    lines = [
+        f"Backfill (one-off) of {first.items:,.0f} items, {first.table_gb:,.1f} GB: total_segments "
+        f"{knobs.total_segments}, max_concurrency {knobs.max_concurrency}, read_units_per_second "
+        f"{knobs.read_units_per_second} per segment, page_size {knobs.page_size}, {knobs.memory_size} MB.",
+        "",
+    ]
+    header = [
+        "backfill.mode",
+        "USD",
+        "dynamodb",
+        "lambda",
+        "s3",
+        "sfn",
+        "time",
+        "bound by",
+        "at once",
+        "objects",
+        "COPYs",
+    ]
+    rows = []
+    for r in results:
+        mark = " *" if r.mode == configured else ""
+        rows.append(
+            [
+                r.mode + mark,
+                f"{r.total_usd:,.2f}",
+                *(f"{r.by_service[name]:,.2f}" for name in ("dynamodb", "lambda", "s3", "step_functions")),
+                duration(r.seconds) if r.seconds is not None else "n/a",
+                r.bound,
+                str(r.concurrent_segments),
+                f"{r.objects:,.0f}",
+                f"{r.copies:,.0f}",
+            ]
+        )
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    fmt = lambda r: "  ".join(  # noqa: E731
+        str(v).ljust(widths[i]) if i in (0, 7) else str(v).rjust(widths[i]) for i, v in enumerate(r)
+    )
+    lines += [fmt(header), fmt(["-" * n for n in widths]), *(fmt(r) for r in rows), ""]
+    if configured in backfill.MODES:
+        lines.append("* the backfill.mode your tfvars configures.")
+    lines.append(
+        "Reads are on-demand read units (eventually consistent Scan); a provisioned table pays in capacity instead. "
+        "The export reads none, and AWS publishes no export duration. The snapshots' COPYs add to the load above once."
+    )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ddb_cdc.plan", description=__doc__.split("\n\n")[0])
     rate = parser.add_mutually_exclusive_group(required=True)
@@ -138,6 +196,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tfvars", help="your terraform.tfvars: its knobs replace the module defaults")
     parser.add_argument("--region", help="AWS region (default: the tfvars' region, else the price file's)")
     parser.add_argument("--prices", help="another price file of prices.json's shape")
+    parser.add_argument(
+        "--backfill-items",
+        type=float,
+        help="also price a one-off backfill of this many items (of --item-kb each) in every backfill.mode",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of the table")
     parser.add_argument("--plot", help="also draw cost and freshness against write rate (.png or .svg)")
     return parser
@@ -148,6 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         prices = load_prices(args.prices)
         knobs, configured, region = Knobs(), None, None
+        backfill_knobs, backfill_mode = backfill.BackfillKnobs(), "none"
         if args.tfvars:
             config = tfvars.read(args.tfvars)
             knobs, configured, region = (
@@ -155,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 (config.aggregation, config.load_strategy),
                 config.region,
             )
+            backfill_knobs, backfill_mode = config.backfill, config.backfill_mode
         region = args.region or region
         rates = (args.rate,) if args.rate is not None else parse_profile(args.profile)
         workload = Workload(
@@ -165,15 +230,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             shards=args.shards,
         )
         result = plan(workload, knobs, prices, args.freshness, region=region)
+        backfills = (
+            backfill.estimates(args.backfill_items, workload.item_bytes, backfill_knobs, prices)
+            if args.backfill_items is not None
+            else None
+        )
     except (PlanError, OSError) as exc:
         print(f"plan: {exc}", file=sys.stderr)
         return 2
     if args.json:
         document = result.as_dict()
         document["configured"] = " + ".join(configured) if configured else None
+        if backfills is not None:
+            document["backfill"] = {
+                "configured": backfill_mode,
+                **backfill.as_dict(backfills, backfill_knobs, backfill.BackfillAssumptions()),
+            }
         print(json.dumps(document, indent=2))
     else:
         print(render_table(result, configured))
+        if backfills is not None:
+            print("\n" + render_backfill(backfills, backfill_knobs, backfill_mode))
     if args.plot:
         from ddb_cdc.plan import plot
 

@@ -79,6 +79,7 @@ class Knobs:
     loader_memory_size: int = 512
     completion_memory_size: int = 256
     raw_expiration_days: int = 30
+    compaction_expiration_days: int = 30
     data_api_mode: str = "async"
 
 
@@ -111,6 +112,7 @@ DEFAULT_SOURCES: Final[Mapping[str, tuple[str, str, str | None]]] = {
     "loader_memory_size": ("modules/redshift_loader", "loader_memory_size", None),
     "completion_memory_size": ("modules/redshift_loader", "completion_memory_size", None),
     "raw_expiration_days": ("modules/s3_sink", "raw_expiration_days", None),
+    "compaction_expiration_days": ("modules/s3_sink", "compaction_expiration_days", None),
     "data_api_mode": ("modules/redshift_loader", "data_api_mode", None),
 }
 
@@ -272,6 +274,7 @@ class HourUsage:
     objects_per_hour: float = 0.0  # objects landing under raw/
     firehose_billed_gb: float = 0.0
     raw_gb: float = 0.0  # compressed bytes written under raw/
+    compacted_gb: float = 0.0  # compressed bytes written under compacted/ (emr_compaction)
     s3_put_requests: float = 0.0  # PUT, COPY, POST and LIST
     s3_get_requests: float = 0.0
     sqs_requests: float = 0.0
@@ -421,7 +424,7 @@ def hour_usage(
         # s3-dist-cp reads every raw object and writes the compacted files plus its input list; COPY reads those.
         u.s3_get_requests += objects + compacted_files + loads
         u.s3_put_requests += compacted_files + 1 + 2  # compacted files, input list, listing the hour
-        u.raw_gb *= 2  # the compacted copy is kept as long as the raw one
+        u.compacted_gb = u.raw_gb  # the compacted copy, kept compaction_expiration_days
         run_seconds = run_minutes * 60
         trigger_p50 = 1800 + k.emr_grace_minutes * 60 + run_seconds - capture_p50
         trigger_worst = 3600 + k.emr_grace_minutes * 60 + run_seconds - capture_worst
@@ -545,6 +548,29 @@ def monthly_cost(usage: HourUsage, prices: Prices, storage_gb_month: float) -> d
     }
 
 
+def backlog_waits(load: str, objects_per_hour: Sequence[float], knobs: Knobs) -> list[float]:
+    """Seconds a file waits behind the backlog at the end of each hour of the day (inf: the backlog never drains).
+
+    A ``schedule`` or ``ec2_cron`` run loads at most MAX_CLEAN_LOADS_PER_RUN loads of MAX_FILES_PER_LOAD files (the
+    loader's code); in an hour with more files than its runs can take the rest waits for later runs. Two days of the
+    profile are played: a backlog left at the end of the second day that is larger than at the end of the first
+    grows without end.
+    """
+    if load not in ("schedule", "ec2_cron"):
+        return [0.0] * len(objects_per_hour)
+    minutes = knobs.schedule_rate_minutes if load == "schedule" else knobs.ec2_cron_rate_minutes
+    capacity = 60 / minutes * MAX_CLEAN_LOADS_PER_RUN * MAX_FILES_PER_LOAD  # files an hour
+    queue, ends, waits = 0.0, [], [0.0] * len(objects_per_hour)
+    for _day in range(2):
+        for hour, files in enumerate(objects_per_hour):
+            queue = max(0.0, queue + files - capacity)
+            waits[hour] = queue / capacity * 3600
+        ends.append(queue)
+    if ends[1] > ends[0] * (1 + 1e-9) + 1e-9:
+        return [math.inf] * len(objects_per_hour)
+    return waits
+
+
 def evaluate(
     aggregation: str,
     load: str,
@@ -561,9 +587,14 @@ def evaluate(
     repeat = HOURS_PER_MONTH / 24
     for usage in hours:
         month.add(usage, repeat)
-    daily_raw_gb = sum(h.raw_gb for h in hours)
+    # Stored: each day's raw objects for raw_expiration_days (0, never expire: a year is priced), and emr_compaction's
+    # compacted copies for compaction_expiration_days (its working prefixes' lifecycle, emr_compaction.log_retention_days).
     retention_days = knobs.raw_expiration_days if knobs.raw_expiration_days > 0 else 365
-    by_service = monthly_cost(month, prices, daily_raw_gb * retention_days)
+    stored_gb = (
+        sum(h.raw_gb for h in hours) * retention_days
+        + sum(h.compacted_gb for h in hours) * knobs.compaction_expiration_days
+    )
+    by_service = monthly_cost(month, prices, stored_gb)
     total_records = sum(h.records for h in hours)
     # p50: the median change's wait, weighted by how many changes each hour carries; worst: the worst hour.
     p50 = (
@@ -572,6 +603,16 @@ def evaluate(
         else max(h.freshness_p50_seconds for h in hours)
     )
     worst = max(h.freshness_worst_seconds for h in hours)
+    waits = backlog_waits(load, [h.objects_per_hour for h in hours], knobs)
+    if any(math.isinf(w) for w in waits):
+        p50 = worst = math.inf  # the files outgrow what the runs can load: the backlog grows every day
+    elif any(waits):
+        p50 += (
+            sum(w * h.records for w, h in zip(waits, hours, strict=True)) / total_records
+            if total_records
+            else 0
+        )
+        worst = max(h.freshness_worst_seconds + w for w, h in zip(waits, hours, strict=True))
     copies = sum(h.copies_per_hour for h in hours) / 24
     return Combination(
         aggregation=aggregation,
@@ -628,8 +669,12 @@ class Plan:
     prices_read_on: str
 
     def as_dict(self) -> dict[str, Any]:
+        def finite(value: Any) -> Any:  # JSON has no infinity: a backlog that never drains is null
+            return None if isinstance(value, float) and math.isinf(value) else value
+
         def combo(c: Combination) -> dict[str, Any]:
-            return {"name": c.name, **asdict(c), "by_service": dict(c.by_service), "knobs": dict(c.knobs)}
+            fields = {key: finite(value) for key, value in asdict(c).items()}
+            return {"name": c.name, **fields, "by_service": dict(c.by_service), "knobs": dict(c.knobs)}
 
         return {
             "region": self.region,

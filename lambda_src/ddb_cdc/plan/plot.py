@@ -67,9 +67,9 @@ def draw(result: Plan, prices: Prices, path: str | Path, rates: list[float] | No
         aggregation = name.split(" + ")[0]
         width = 2.6 if name == data["recommended"] else 1.3
         cost_ax.plot(data["rates"], line["monthly_usd"], styles[aggregation], linewidth=width, label=name)
-        fresh_ax.plot(
-            data["rates"], line["freshness_worst_seconds"], styles[aggregation], linewidth=width, label=name
-        )
+        # A backlog that never drains (inf) leaves a gap: the line stops where the loads stop keeping up.
+        worst = [value if math.isfinite(value) else math.nan for value in line["freshness_worst_seconds"]]
+        fresh_ax.plot(data["rates"], worst, styles[aggregation], linewidth=width, label=name)
     if data["recommended_rates"]:
         low, high = min(data["recommended_rates"]), max(data["recommended_rates"])
         for ax in (cost_ax, fresh_ax):

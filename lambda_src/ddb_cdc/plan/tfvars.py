@@ -3,10 +3,12 @@ defaults, which are the submodules' defaults (tests/plan/test_defaults_drift.py)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ddb_cdc.plan.backfill import MODES as BACKFILL_MODES
+from ddb_cdc.plan.backfill import BackfillKnobs
 from ddb_cdc.plan.model import AGGREGATIONS, LOAD_STRATEGIES, Knobs, PlanError
 
 # Root input path -> Knobs field.
@@ -34,8 +36,19 @@ _PATHS: dict[tuple[str, ...], str] = {
     ("emr_compaction", "reconcile_rate_minutes"): "emr_reconcile_rate_minutes",
     ("writer", "memory_size"): "writer_memory_size",
     ("bucket", "raw_expiration_days"): "raw_expiration_days",
+    ("emr_compaction", "log_retention_days"): "compaction_expiration_days",
     ("redshift", "data_api_mode"): "data_api_mode",
 }
+
+# backfill.<field> -> BackfillKnobs field of the same name.
+_BACKFILL_FIELDS: tuple[str, ...] = (
+    "total_segments",
+    "max_concurrency",
+    "page_size",
+    "read_units_per_second",
+    "memory_size",
+    "timeout",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +57,8 @@ class Configuration:
     aggregation: str
     load_strategy: str
     region: str | None
+    backfill: BackfillKnobs = field(default_factory=BackfillKnobs)
+    backfill_mode: str = "none"
 
 
 def unquote(value: Any) -> Any:
@@ -53,10 +68,10 @@ def unquote(value: Any) -> Any:
     return value
 
 
-def from_mapping(values: dict[str, Any], base: Knobs | None = None) -> Configuration:
-    knobs = base or Knobs()
+def _changes(values: dict[str, Any], paths: dict[tuple[str, ...], str], defaults: Any) -> dict[str, Any]:
+    """The fields ``values`` sets at ``paths``, converted to the type of each default."""
     changes: dict[str, Any] = {}
-    for path, name in _PATHS.items():
+    for path, name in paths.items():
         node: Any = values
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
@@ -65,11 +80,24 @@ def from_mapping(values: dict[str, Any], base: Knobs | None = None) -> Configura
         node = unquote(node)
         if node is None:
             continue
-        default = getattr(knobs, name)
+        default = getattr(defaults, name)
         try:
             changes[name] = type(default)(node) if not isinstance(default, str) else str(node)
         except (TypeError, ValueError) as exc:
             raise PlanError(f"{'.'.join(path)} = {node!r} is not a {type(default).__name__}") from exc
+    return changes
+
+
+def from_mapping(values: dict[str, Any], base: Knobs | None = None) -> Configuration:
+    knobs = base or Knobs()
+    changes = _changes(values, _PATHS, knobs)
+    backfill = BackfillKnobs()
+    backfill_changes = _changes(values, {("backfill", name): name for name in _BACKFILL_FIELDS}, backfill)
+    backfill_mode = unquote((values.get("backfill") or {}).get("mode")) or "none"
+    if backfill_mode not in ("none", *BACKFILL_MODES):
+        raise PlanError(
+            f'backfill.mode = "{backfill_mode}" must be "none" or one of {", ".join(BACKFILL_MODES)}'
+        )
     aggregation = unquote(values.get("aggregation")) or "lambda"
     load = unquote(values.get("load_strategy")) or "s3_event"
     if aggregation not in AGGREGATIONS:
@@ -77,7 +105,14 @@ def from_mapping(values: dict[str, Any], base: Knobs | None = None) -> Configura
     if load not in LOAD_STRATEGIES:
         raise PlanError(f'load_strategy = "{load}" must be one of {", ".join(LOAD_STRATEGIES)}')
     region = unquote(values.get("region"))
-    return Configuration(replace(knobs, **changes), aggregation, load, region)
+    return Configuration(
+        replace(knobs, **changes),
+        aggregation,
+        load,
+        region,
+        replace(backfill, **backfill_changes),
+        backfill_mode,
+    )
 
 
 def read(path: str | Path) -> Configuration:
