@@ -20,7 +20,7 @@ KB = 1024
 
 
 def test_constants_match_the_code():
-    assert backfill.EXPORT_PART_ITEMS == export.PART_ITEMS
+    assert (backfill.EXPORT_PART_ITEMS, backfill.EXPORT_PART_BYTES) == (export.PART_ITEMS, export.PART_BYTES)
     main_tf = (ROOT / "modules" / "backfill" / "main.tf").read_text(encoding="utf-8")
     assert re.search(
         rf"parallelization_factor\s*=\s*min\({backfill.CURSOR_STREAM_PARALLELISM}, var\.total_segments\)",
@@ -34,21 +34,23 @@ def test_step_functions_reads_at_the_segments_read_limit():
     assert r.read_units == pytest.approx(12_500_000)
     assert r.by_service["dynamodb"] == pytest.approx(1.5625)
     # Per segment: 200 RCU/s x 8 KB / 1 KB = 1,600 items/s (CPU: 0.579 vCPU / 190 us = 3,047/s; partition 24,000/s);
-    # 8 segments at once: 12,800/s, 7,812.5 s. Each segment runs 7,812.5 s in 840 s invocations: 10 each, 80 in all.
+    # 8 segments at once: 12,800/s, 7,812.5 s. Each segment runs 7,812.5 s in 870 s invocations (the timeout less a
+    # 30 s margin): 9 each, 72 in all.
     assert r.bound == "read-rate limit" and r.concurrent_segments == 8
     assert r.seconds == pytest.approx(7812.5)
-    assert r.invocations == 80
-    assert r.by_service["lambda"] == pytest.approx(80 * 0.2e-6 + 8 * 7812.5 * 1.0 * 0.0000166667)
+    assert r.invocations == 72
+    assert r.by_service["lambda"] == pytest.approx(72 * 0.2e-6 + 8 * 7812.5 * 1.0 * 0.0000166667)
     # Pages of 1,000 items (under Scan's 1 MB): 100,000 objects, each with a progress record; 100 COPYs read them.
     assert (r.objects, r.copies) == (100_000, 100)
     assert r.by_service["s3"] == pytest.approx(2 * 100_000 * 5e-6 + (100_000 + 100) * 4e-7)
-    assert r.by_service["step_functions"] == pytest.approx(80 * 3 * 25e-6)
+    # Two transitions per invocation (Scan, SegmentDone?) and two more as each segment finishes.
+    assert r.by_service["step_functions"] == pytest.approx((72 * 2 + 8 * 2) * 25e-6)
 
 
 def test_checkpoint_table_pays_its_cursor_table_instead_of_transitions():
     r = estimate("checkpoint_table", ITEMS, KB, BackfillKnobs(), PRICES)
     # The same scan, plus a consistent read of the cursor item per page and one write per invocation.
-    assert r.by_service["dynamodb"] == pytest.approx(1.5625 + 100_000 * 0.125e-6 + 80 * 0.625e-6)
+    assert r.by_service["dynamodb"] == pytest.approx(1.5625 + 100_000 * 0.125e-6 + 72 * 0.625e-6)
     assert r.by_service["step_functions"] == 0
     assert r.by_service["s3"] == pytest.approx(100_000 * 5e-6 + (100_000 + 100) * 4e-7)
     # The cursor stream runs at most 10 segments at once, whatever max_concurrency says.
@@ -63,8 +65,12 @@ def test_export_reads_no_capacity_and_bills_the_table_size():
     assert r.read_units == 0 and r.seconds is None
     # 102.4 GB x $0.10, plus a day of point-in-time recovery: 102.4 x $0.20 / 30.
     assert r.by_service["dynamodb"] == pytest.approx(10.24 + 102.4 * 0.20 / 30)
-    # 977 data files of ~100 MB, parts of at most 10,000 items: 10,000 parts, 10 COPYs.
-    assert (r.objects, r.copies) == (10_000, 10)
+    # 977 data files of ~100 MB, 102,354 items each, cut into parts of at most 10,000: 11 a file, 10,747, 11 COPYs.
+    assert (r.objects, r.copies) == (977 * 11, 11)
+    # Items over 3,355 bytes fill a 32 MB part first: 4 KB items make parts of 8,192. A million of them fill 40 files
+    # of 100 MB with 25,000 items each: 4 parts a file.
+    big = estimate("export", 1_000_000, 4 * KB, BackfillKnobs(), PRICES)
+    assert big.objects == 40 * 4
 
 
 def test_the_table_throughput_caps_many_fast_segments():
@@ -83,10 +89,32 @@ def test_more_segments_buy_time_not_reads():
     assert many.by_service["dynamodb"] == one.by_service["dynamodb"]
 
 
+def test_step_functions_runs_its_segments_in_whole_waves():
+    # 64 segments, 40 at once: each segment's 1,562,500 items take 976.6 s at 1,600/s, and the Map needs two waves
+    # (40, then 24), 1,953 s; the cursor stream of checkpoint_table shares its 10 slots: 64 x 976.6 / 10 s.
+    knobs = BackfillKnobs(total_segments=64, max_concurrency=40)
+    segment = ITEMS / 64 / 1600
+    assert estimate("step_functions", ITEMS, KB, knobs, PRICES).seconds == pytest.approx(2 * segment)
+    assert estimate("checkpoint_table", ITEMS, KB, knobs, PRICES).seconds == pytest.approx(64 * segment / 10)
+
+
+def test_a_cpu_bound_segment_is_named_so():
+    # 128 MB of a 1,769 MB vCPU and 190 us per KB: 380 items/s per segment, under the read limit's 1,600.
+    r = estimate("step_functions", 1_000_000, KB, BackfillKnobs(memory_size=128), PRICES)
+    assert r.bound == "Lambda CPU"
+    assert r.seconds == pytest.approx(1_000_000 / (8 * (128 / 1769) / 190e-6))
+
+
 @pytest.mark.parametrize(("mode", "items"), [("scan", 10), ("export", -1), ("export", float("inf"))])
 def test_bad_inputs_are_refused(mode, items):
     with pytest.raises(PlanError):
         estimate(mode, items, KB, BackfillKnobs(), PRICES)
+
+
+@pytest.mark.parametrize("knob", ["total_segments", "read_units_per_second", "memory_size"])
+def test_a_zero_knob_is_refused_in_words(knob):
+    with pytest.raises(PlanError, match=rf"backfill\.{knob} = 0 must be at least 1"):
+        estimate("step_functions", 10, KB, BackfillKnobs(**{knob: 0}), PRICES)
 
 
 def test_tfvars_backfill_fields_reach_the_knobs():

@@ -24,6 +24,7 @@ from ddb_cdc.plan.model import (
     objects_per_hour,
     periodic_batch_cycle_seconds,
     periodic_batch_items,
+    periodic_batch_mean_wait_seconds,
     periodic_batch_span_seconds,
     plan,
 )
@@ -279,3 +280,33 @@ def test_compacted_copies_are_stored_as_long_as_their_lifecycle_keeps_them():
     assert storage(longer) - storage(Knobs()) == pytest.approx(daily_gb * 60 * gb_month)
     raw_longer = Knobs(raw_expiration_days=90)
     assert storage(raw_longer) - storage(Knobs()) == pytest.approx(daily_gb * 60 * gb_month)
+
+
+def test_periodic_items_wait_the_window_less_half_their_spread():
+    # Items every 5 s into a 12 s window: at 0, 5 and 10 s, closed at 12 s: they wait 12, 7 and 2 s, 7 s on average.
+    assert periodic_batch_mean_wait_seconds(5, 10_000, 12) == pytest.approx(7)
+    # Closed by the cap (3 items a second apart) with its last item: 2, 1 and 0 s, 1 s on average.
+    assert periodic_batch_mean_wait_seconds(1, 3, 60) == pytest.approx(1)
+    # firehose + s3_event at the defaults: each 300 s object waits the whole 300 s window (not half of it).
+    fh = hour_usage("firehose", "s3_event", 10, ONE_KB, Knobs(), Assumptions())
+    fs = hour_usage("firehose", "schedule", 10, ONE_KB, Knobs(), Assumptions())
+    assert fh.freshness_p50_seconds - (fs.freshness_p50_seconds - 15 * 30) == pytest.approx(300)
+
+
+@pytest.mark.parametrize(
+    "knobs",
+    [
+        # Each 64 s poll-mode run lets 12.5 files in, more than an SQS batch of 10 holds.
+        Knobs(s3_event_batching_window_seconds=2, s3_event_batch_size=10, data_api_mode="poll"),
+        # 20 objects/s in poll mode: each load brings 61 s more, in which 1,220 more files arrive: no fixed point.
+        Knobs(
+            batch_size=1, batching_window_seconds=0, s3_event_batching_window_seconds=2, data_api_mode="poll"
+        ),
+    ],
+)
+def test_a_loader_that_cannot_keep_up_is_saturated(knobs):
+    rate = 20 if knobs.batch_size == 1 else 10
+    usage = hour_usage("lambda", "s3_event", rate, ONE_KB, knobs, Assumptions())
+    assert math.isinf(usage.freshness_worst_seconds) and math.isinf(usage.freshness_p50_seconds)
+    # It loads at its capacity: one run of the batch's files after another.
+    assert usage.copies_per_hour > 0

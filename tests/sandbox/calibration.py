@@ -38,7 +38,7 @@ Where the sandbox's counts can differ from the model for reasons of the sandbox,
   model's writer cycle leaves out (about 0.1 s in a cycle of 1.1 s here); a busy machine lengthens it;
 * the SQS poller long-polls with whole seconds (``WaitTimeSeconds`` is an integer), so in a window's last second it
   short-polls a tenth of a second apart, and a loader batch closes up to about 0.1 s late (more on a busy machine:
-  loaded six deep, before the short polls, the late closes let a 2 s window take a third object and COPYs came out
+  in make test, before the short polls, the late closes let a 2 s window take a third object and COPYs came out
   13-15 % under the prediction).
 """
 

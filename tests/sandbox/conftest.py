@@ -106,6 +106,7 @@ class DemoRuns:
             with self._lock:
                 self._fill()
                 if not self._waiting:
+                    self._filler = None  # a later start() that must wait starts a new filler
                     return
 
     def _running(self) -> list[str]:
@@ -156,7 +157,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     most of a demo is waiting (the AWS provider's own polling), and its tests come late in the run."""
     if session.config.option.collectonly:
         return
-    modules = {item.module for item in session.items if item.get_closest_marker("sandbox")}
+    modules = {
+        module
+        for item in session.items
+        if item.get_closest_marker("sandbox") and (module := getattr(item, "module", None)) is not None
+    }
     wanted = [
         (name, arguments, name in getattr(module, "DEMO_RUNS_ALONE", ()))
         for module in sorted(modules, key=lambda m: m.__name__)

@@ -31,6 +31,7 @@ from ddb_cdc.plan.model import MAX_FILES_PER_LOAD, PlanError, Prices
 MODES: Final = ("step_functions", "checkpoint_table", "export")
 SCAN_PAGE_BYTES: Final = 1024 * 1024  # Scan returns at most 1 MB a page
 EXPORT_PART_ITEMS: Final = 10_000  # backfill/export.PART_ITEMS; a test pins it to the code
+EXPORT_PART_BYTES: Final = 32 * 1024 * 1024  # backfill/export.PART_BYTES
 CURSOR_STREAM_PARALLELISM: Final = 10  # the cursor mapping's parallelization_factor cap (modules/backfill)
 
 
@@ -61,16 +62,17 @@ DEFAULT_SOURCES: Final[Mapping[str, tuple[str, str, str | None]]] = {
 
 @dataclass(frozen=True, slots=True)
 class BackfillAssumptions:
-    encode_cpu_seconds_per_kb: float = (
-        91e-6  # envelopes and gzip, bench/bench_backfill.py on 2 cores, 2026-11-30
-    )
+    # Envelopes and gzip: bench/bench_backfill.py measured 185-212 us per KB on 2026-12-07 (91 us on 2026-11-30).
+    encode_cpu_seconds_per_kb: float = 190e-6
     vcpu_mb: float = (
         1769  # memory that buys one full vCPU (Lambda Developer Guide, "Memory and computing power")
     )
     partition_read_units: float = 3000  # one partition's reads per second
     table_read_units: float = 40_000  # an on-demand table's default read throughput per second
-    budget_margin_seconds: float = 60  # a scan run stops starting pages about a minute before its timeout
-    transitions_per_invocation: int = 3  # Step Functions: the Task, its Choice, the loop back
+    # A run stops starting pages max(30 s, 3 x its slowest page) before its timeout (backfill/scan.margin_ms).
+    budget_margin_seconds: float = 30
+    transitions_per_invocation: int = 2  # Step Functions: the Scan Task and its SegmentDone? Choice
+    transitions_per_segment: int = 2  # the segment's last Choice and its "Segment finished" Pass
     export_file_bytes: float = (
         100 * 1024 * 1024
     )  # DynamoDB's export data files (a guess: moves only the GETs)
@@ -115,12 +117,17 @@ def _scan(
     rate = per_segment[bound] * concurrent
     if rate > table_cap:
         rate, bound = table_cap, "table throughput"
-    seconds = items / rate if items else 0.0
-    # Each segment holds items / total_segments and runs at rate / concurrent; a run lasts the timeout less the margin.
-    segment_seconds = seconds * concurrent / k.total_segments
+    # Each segment holds items / total_segments and reads at rate / concurrent. The Map runs segments to the end,
+    # max_concurrency at a time, so step_functions takes whole waves; the cursor stream's records interleave the
+    # segments' steps on its 10 slots, so checkpoint_table shares them out. A run lasts the timeout less the margin.
+    segment_seconds = items / k.total_segments / (rate / concurrent) if items else 0.0
+    if mode == "step_functions":
+        seconds = math.ceil(k.total_segments / concurrent) * segment_seconds
+    else:
+        seconds = segment_seconds * k.total_segments / concurrent
     run_seconds = max(1.0, k.timeout - a.budget_margin_seconds)
     invocations = k.total_segments * max(1, math.ceil(segment_seconds / run_seconds)) if items else 0.0
-    lambda_seconds = concurrent * seconds
+    lambda_seconds = k.total_segments * segment_seconds
     pages = math.ceil(items / max(1, min(k.page_size, SCAN_PAGE_BYTES // item_bytes))) if items else 0
     copies = math.ceil(pages / MAX_FILES_PER_LOAD) if pages else 0
     by_service = {
@@ -134,8 +141,8 @@ def _scan(
     if mode == "step_functions":
         by_service["s3"] += pages * prices.usd("s3_put_request")  # the progress record after every page
         by_service["step_functions"] = (
-            invocations * a.transitions_per_invocation * prices.usd("step_functions_transition")
-        )
+            invocations * a.transitions_per_invocation + k.total_segments * a.transitions_per_segment
+        ) * prices.usd("step_functions_transition")
     else:
         # The cursor table: a consistent read of the item after every page, one write per invocation.
         by_service["dynamodb"] += pages * prices.usd("dynamodb_read_request_unit") + invocations * prices.usd(
@@ -162,7 +169,10 @@ def _export(
     table_bytes = items * item_bytes
     gigabytes = table_bytes / 1e9
     files = math.ceil(table_bytes / a.export_file_bytes) if items else 0
-    parts = max(files, math.ceil(items / EXPORT_PART_ITEMS)) if items else 0
+    # Each data file is cut into its own parts of at most EXPORT_PART_ITEMS lines and EXPORT_PART_BYTES of export text
+    # (an item's DynamoDB JSON line is taken as its size).
+    per_part = max(1, min(EXPORT_PART_ITEMS, EXPORT_PART_BYTES // item_bytes))
+    parts = files * math.ceil(items / files / per_part) if files else 0
     copies = math.ceil(parts / MAX_FILES_PER_LOAD) if parts else 0
     # The data files are split into min(files, total_segments) batches (backfill/export.batches), max_concurrency at
     # once; each batch's converter runs until its time budget and is invoked again until its files are done.
@@ -200,6 +210,9 @@ def estimate(
         raise PlanError(f"unknown backfill mode {mode!r}: choose one of {', '.join(MODES)}")
     if items < 0 or not math.isfinite(items) or item_bytes <= 0:
         raise PlanError("a backfill needs a finite, non-negative item count and a positive item size")
+    for name in DEFAULT_SOURCES:
+        if getattr(knobs, name) < 1:
+            raise PlanError(f"backfill.{name} = {getattr(knobs, name)} must be at least 1")
     a = assumptions or BackfillAssumptions()
     if mode == "export":
         return _export(items, item_bytes, knobs, a, prices)

@@ -246,6 +246,15 @@ def periodic_batch_cycle_seconds(period: float, cap: float, window: float) -> fl
     return period * periodic_batch_items(period, cap, window)
 
 
+def periodic_batch_mean_wait_seconds(period: float, cap: float, window: float) -> float:
+    """How long a periodic batch's items wait for it to close, on average: items at 0, P, ... (n - 1)P of a batch that
+    closes when its window ends wait W - P(n - 1)/2; closed by the cap with its last item, P(n - 1)/2."""
+    if not math.isfinite(period):
+        return window
+    items = periodic_batch_items(period, cap, window)
+    return window - period * (items - 1) / 2 if items < cap else period * (items - 1) / 2
+
+
 def periodic_batch_span_seconds(period: float, cap: float, window: float) -> float:
     """How long a periodic batch's first item waits for the batch to close: the whole window, unless the cap closes
     the batch with its last item first."""
@@ -355,19 +364,33 @@ def hour_usage(
         if objects > 0 and (aggregation == "firehose" or batchers == 1):
             gather = periodic_batch_cycle_seconds(1 / per_second, sqs_cap, sqs_window)
             span = periodic_batch_span_seconds(1 / per_second, sqs_cap, sqs_window)
+            mean_wait = periodic_batch_mean_wait_seconds(1 / per_second, sqs_cap, sqs_window)
         else:
             gather = batch_cycle_seconds(per_second, sqs_cap, sqs_window)
             span = batch_span_seconds(per_second, sqs_cap, sqs_window)
+            mean_wait = span / 2
         # The module reserves the loader at concurrency 1: the mapping gathers the next batch while a load runs, but
         # invokes it only when that run has ended (a throttled batch is retried, AWS Lambda Developer Guide, "Handling
-        # errors for an SQS event source"). So a cycle lasts at least one loader invocation.
-        busy, files, loads_per_invocation = 0.0, 0.0, 0
-        cycle = gather
-        for _ in range(4):  # the invocation's length depends on the files it gets, which depend on the cycle
+        # errors for an SQS event source"). So a cycle lasts at least one loader invocation, whose length depends on
+        # the files it gets (at most the SQS batch size), which depend on the cycle: iterate to the fixed point. Where
+        # there is none (each run's loads bring in more files than the batch holds, or than the next run can load),
+        # the queue grows without end: the loader is saturated.
+        busy, loads_per_invocation, cycle, saturated = 0.0, 0, gather, False
+        for _ in range(50):
             files = per_second * cycle
+            if files > sqs_cap * (1 + 1e-9):
+                saturated = True
+                break
             loads_per_invocation = math.ceil(files / MAX_FILES_PER_LOAD) if files > 0 else 0
             busy = loader_invocation_seconds(loads_per_invocation, k, a)
-            cycle = max(gather, busy)
+            previous, cycle = cycle, max(gather, busy)
+            if abs(cycle - previous) <= 1e-9 * previous:
+                break
+        else:
+            saturated = True
+        if saturated:
+            loads_per_invocation = math.ceil(sqs_cap / MAX_FILES_PER_LOAD)
+            busy = cycle = loader_invocation_seconds(loads_per_invocation, k, a)
         loader_bound = objects > 0 and busy > gather
         invocations = 0.0 if objects <= 0 else 3600 / cycle
         loads = invocations * loads_per_invocation
@@ -381,9 +404,9 @@ def hour_usage(
         u.loader_invocations = invocations + reconcile_runs
         u.loader_runs = u.loader_invocations
         u.copies_per_hour = loads
-        # Loader-bound, a closed batch also waits for the run before it to end.
-        queue_wait = busy if loader_bound else 0.0
-        trigger_p50, trigger_worst = span / 2 + queue_wait / 2, span + queue_wait
+        # Loader-bound, a closed batch also waits for the run before it to end; saturated, the wait never ends.
+        queue_wait = math.inf if saturated else busy if loader_bound else 0.0
+        trigger_p50, trigger_worst = mean_wait + queue_wait / 2, span + queue_wait
         u.s3_get_requests += objects + loads  # COPY reads every file and its manifest
     elif load in ("schedule", "ec2_cron"):
         minutes = k.schedule_rate_minutes if load == "schedule" else k.ec2_cron_rate_minutes
