@@ -25,6 +25,7 @@ from typing import Any, Final
 
 import pytest
 
+from tests.rig.own_process import stop_process
 from tests.sandbox import demo
 
 RUN_TIMEOUT_S: Final = 900.0
@@ -63,14 +64,7 @@ class DemoRun:
 
     def stop(self) -> None:
         """SIGTERM first: the demo then destroys its stack and stops moto, PostgreSQL and its workers."""
-        if self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, STOP_TIMEOUT_S)
 
 
 class DemoRuns:

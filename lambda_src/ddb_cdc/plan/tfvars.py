@@ -3,7 +3,7 @@ defaults, which are the submodules' defaults (tests/plan/test_defaults_drift.py)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +41,7 @@ _PATHS: dict[tuple[str, ...], str] = {
 }
 
 # backfill.<field> -> BackfillKnobs field of the same name.
-_BACKFILL_FIELDS: tuple[str, ...] = (
-    "total_segments",
-    "max_concurrency",
-    "page_size",
-    "read_units_per_second",
-    "memory_size",
-    "timeout",
-)
+_BACKFILL_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(BackfillKnobs))
 
 
 @dataclass(frozen=True, slots=True)
