@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # make demo AGGREGATION=lambda|firehose|all LOAD=s3_event|schedule|ec2_cron|emr_compaction|all CHANGES=10000
 #           DATA_API_MODE=async|poll BACKFILL=none|step_functions|checkpoint_table|export SEED_ITEMS=20000 EC2_HOSTS=1
 #           FAIL_COMPACTION=1 (LOAD=emr_compaction: the first s3-dist-cp step fails; its cluster must still terminate)
-#           CALIBRATE=8,40 (LOAD=s3_event: objects and COPYs per hour at each rate beside the planner's prediction)
+#           CALIBRATE=8,24 (LOAD=s3_event: objects and COPYs per hour at each rate beside the planner's prediction)
 AGGREGATION ?= lambda
 LOAD ?= s3_event
 CHANGES ?= 10000
@@ -51,7 +51,7 @@ format: $(VENV)/.installed
 test: venv lint
 	CHECKOV_BIN=$(abspath $(CHECKOV_VENV))/bin/checkov $(BIN)/pytest $(PYTEST_ARGS)
 
-# The planner's objects and COPYs per hour against the sandbox at 8 and 40 changes/s, within 20 % (issue 14 item 3),
+# The planner's objects and COPYs per hour against the sandbox at 8 and 24 changes/s, within 20 % (issue 14 item 3),
 # on its own (make test runs it too, after its other demos).
 calibrate: $(VENV)/.installed
 	$(BIN)/pytest -p no:cacheprovider tests/sandbox/test_calibration.py

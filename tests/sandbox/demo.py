@@ -25,7 +25,7 @@ of the run (``tests/sandbox/faults.py``): the changes are then written in two ha
 warehouse outage is armed once the first half's first load committed, and the odd values and
 the second half are written into it. The report says what was injected and what was quarantined.
 
-``--calibrate 8,40`` (LOAD=s3_event) writes at each rate for a measuring window instead of ``--changes`` and reports
+``--calibrate 8,24`` (LOAD=s3_event) writes at each rate for a measuring window instead of ``--changes`` and reports
 the raw objects and COPYs per hour it counted beside what ``ddb_cdc.plan.model`` predicts for the configuration
 Terraform applied (``tests/sandbox/calibration.py`` explains the windows and the time base); the view is then checked
 against the table as in every run.

@@ -14,11 +14,13 @@ compresses only schedules, retry delays and visibility timeouts. So a count over
 ``count * 3600 / s`` per hour; the one accelerated schedule of ``s3_event``, the hourly reconciliation, never loads a
 file younger than 15 minutes and so adds no COPY.
 
-The cases: lambda at 8 and 40 changes/s (one shard, so the writer's objects come about every 1.1 s, periodically, and
+The cases: lambda at 8 and 24 changes/s (one shard, so the writer's objects come about every 1.1 s, periodically, and
 a 2 s SQS window takes two of them), and firehose at 8/s (an object every 5 s buffer interval, longer than the window,
 so each is its own load; the random-arrival model the planner had predicted 514 COPYs/h there, and 680-700 were
-measured). Measured on this 2-core machine, alone (2026-12-07, measured / predicted - 1): lambda objects +5.0 % and
--2.5 %, COPYs +5.2 % and -3.6 % (by spacing); firehose objects -5.6 %, COPYs -3.1 %.
+measured). Measured on this 2-core machine, alone (2026-12-07, measured / predicted - 1): lambda at 8 and 40/s,
+objects +5.0 % and -2.5 %, COPYs +5.2 % and -3.6 % (by spacing); firehose objects -5.6 %, COPYs -3.1 %. The top rate
+was 40/s until make test, beside the suite, held the generator to 31-35/s (measured again up to three times, and
+once 0.785 of the rate, near the 0.75 floor): 24/s keeps the window-bound case with room to spare.
 
 They measure rates, so each runs alone among the demos (``DEMO_RUNS_ALONE``, tests/sandbox/conftest.py): beside six
 demos on two cores the sandbox once reached 12.7 of 40 changes/s. A window where the generator reached under 90 % of
@@ -37,7 +39,7 @@ import pytest
 
 from tests.sandbox import calibration, demo
 
-RATES = (8.0, 40.0)
+RATES = (8.0, 24.0)
 TOLERANCE = 0.20
 RUN = "calibration-lambda-s3_event"
 # Firehose at one rate: its objects come one per 5 s buffer interval at any rate the sandbox reaches (the 1 MB buffer
