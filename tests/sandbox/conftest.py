@@ -43,6 +43,7 @@ class DemoRun:
     log_path: Path
     process: subprocess.Popen[bytes]
     started: float
+    started_wall: float
     result: tuple[dict[str, Any] | None, str] | None = None
 
     def wait(self) -> tuple[dict[str, Any] | None, str]:
@@ -121,7 +122,9 @@ class DemoRuns:
             argv = [sys.executable, "-m", "tests.sandbox.demo", *arguments, f"--report-json={report_path}"]
             with log_path.open("wb") as log:  # a file, not a pipe: nobody reads it while the runs go on
                 process = subprocess.Popen(argv, cwd=demo.REPO, stdout=log, stderr=subprocess.STDOUT)
-            self._runs[name] = DemoRun(name, argv, report_path, log_path, process, time.monotonic())
+            self._runs[name] = DemoRun(
+                name, argv, report_path, log_path, process, time.monotonic(), time.time()
+            )
 
     def result(self, name: str) -> tuple[dict[str, Any] | None, str]:
         # A run still waiting for a slot is started by the filler thread once enough earlier runs have ended.
@@ -134,6 +137,21 @@ class DemoRuns:
                 return run.wait()
             time.sleep(1.0)
 
+    def timeline(self, since: float) -> list[str]:
+        """One line per run: when it started after ``since`` (epoch seconds), how long it ran, how it ended."""
+        with self._lock:
+            runs = sorted(self._runs.values(), key=lambda r: r.started_wall)
+        lines = []
+        for run in runs:
+            code = run.process.poll()
+            # The log's last write is when the run ended (a demo writes to it until it exits).
+            ended = run.log_path.stat().st_mtime if code is not None else time.time()
+            state = f"exit {code}" if code is not None else "still running"
+            lines.append(
+                f"{run.name:<32} start +{run.started_wall - since:6.0f} s  ran {ended - run.started_wall:5.0f} s  {state}"
+            )
+        return lines
+
     def stop(self) -> None:
         self._stopped.set()
         with self._lock:
@@ -144,6 +162,7 @@ class DemoRuns:
 
 
 _STARTED: dict[str, DemoRuns] = {}
+_SESSION_STARTED: Final = time.time()  # this conftest is imported at collection, before any demo starts
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -175,8 +194,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _STARTED["runs"] = runs
 
 
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """When each demo ran, for reading a CI run's time (the demos share the machine with the suite)."""
+    runs = _STARTED.get("runs")
+    if runs is not None:
+        terminalreporter.write_sep("=", "demo runs (seconds after collection began)")
+        for line in runs.timeline(_SESSION_STARTED):
+            terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    runs = _STARTED.pop("runs", None)
+    runs = _STARTED.get("runs")  # kept for pytest_terminal_summary, which pytest calls after this hook
     if runs is not None:
         runs.stop()
 

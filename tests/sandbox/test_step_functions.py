@@ -10,7 +10,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 
 import boto3
 import pytest
@@ -1009,6 +1009,13 @@ LAMBDA_RETRY = [
 ]
 
 
+# The module's cluster and step timeouts (1,800 and 3,600 s) last 1.8 and 3.6 real seconds on this module's 1000x
+# clock: a busy CI machine once stalled the run that long, StartCluster timed out and its cluster was left WAITING
+# (CI at 93105c6). Here the timeouts are a day (86 real seconds, past _finished's 60 s), so only a real hang ends a
+# run that way; the timeout itself is tested on a FakeClock (test_a_sync_task_times_out_on_the_sandbox_clock).
+TASK_TIMEOUT_S: Final = 86_400
+
+
 def compaction_definition(loader: str, topic: str) -> dict:
     """The state machine of the shared emr_compaction contract (Plan ... Failed)."""
 
@@ -1105,7 +1112,7 @@ def compaction_definition(loader: str, topic: str) -> dict:
                 },
                 "ResultSelector": {"id.$": "$.ClusterId"},
                 "ResultPath": "$.cluster",
-                "TimeoutSeconds": 1800,
+                "TimeoutSeconds": TASK_TIMEOUT_S,
                 "Catch": catch("$.error"),
                 "Next": "Compact",
             },
@@ -1121,7 +1128,7 @@ def compaction_definition(loader: str, topic: str) -> dict:
                     },
                 },
                 "ResultPath": None,
-                "TimeoutSeconds": 3600,
+                "TimeoutSeconds": TASK_TIMEOUT_S,
                 "Catch": catch("$.error", "TerminateAfterFailure"),
                 "Next": "Terminate",
             },
