@@ -72,8 +72,11 @@ IOT_ITEM_BYTES: Final = 200
 _COPY: Final = re.compile(r"^\s*COPY\s", re.IGNORECASE)
 _VAR: Final = re.compile(r"^\$\{var\.([A-Za-z_][A-Za-z0-9_-]*)\}$")
 SUPPORTED_LOADS: Final = ("s3_event",)
-# A window where the generator reached less than this share of its rate is measured again, at most MAX_ATTEMPTS times.
-FED_SHARE: Final = 0.9
+# A window where the generator reached less than this share of its rate is measured again, at most MAX_ATTEMPTS times;
+# the test asks for this share of the best fed window. Any window above it is kept: the prediction is made for the
+# rate achieved, and a busy machine is not a model error. (At 0.9, in make test at 77ad2f8 the 24/s case measured
+# all three windows, 21, 15.6 and 17.5/s, about 106 s more of the run's tail, to keep the first.)
+FED_SHARE: Final = 0.5
 MAX_ATTEMPTS: Final = 3
 
 

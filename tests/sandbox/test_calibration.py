@@ -23,11 +23,12 @@ was 40/s until make test, beside the suite, held the generator to 31-35/s; at 24
 asks for half the rate at least (the best of up to three windows), which keeps the 8/s and the window-bound case apart.
 
 They measure rates, so each runs alone among the demos (``DEMO_RUNS_ALONE``, tests/sandbox/conftest.py): beside six
-demos on two cores the sandbox once reached 12.7 of 40 changes/s. A window where the generator reached under 90 % of
-its rate is measured again (at most three times). Not calibrated here: batch-size-bound batches (the generator reaches
-about 650 changes/s through moto on two cores, where examples/local's ``batch_size = 1000`` needs more; the full-batch
-case is worked by hand in tests/plan/test_model.py), several shards (the sandbox's stream has one), the schedule,
-ec2_cron and emr_compaction loads (their runs are on the compressed sandbox clock), and the model's durations, sizes
+demos on two cores the sandbox once reached 12.7 of 40 changes/s. A window where the generator reached under half
+of its rate (``calibration.FED_SHARE``) is measured again (at most three times). Not calibrated here: batch-size-bound
+batches (the generator reaches about 650 changes/s through moto on two cores, where examples/local's
+``batch_size = 1000`` needs more; the full-batch case is worked by hand in tests/plan/test_model.py), several shards
+(the sandbox's stream has one), the schedule, ec2_cron and emr_compaction loads (their runs are on the compressed
+sandbox clock), and the model's durations, sizes
 and prices.
 """
 
@@ -172,11 +173,11 @@ def test_planner_predicts_what_the_sandbox_measures(run: str, rate: float, figur
     assert report is not None, output
     entry = next((c for c in report["calibration"] or [] if c["rate"] == rate), None)
     assert entry is not None, output
-    # The prediction uses the rate achieved. A window where the generator reached less than 90 % of the rate is
+    # The prediction uses the rate achieved. A window where the generator reached less than half the rate is
     # measured again, up to three times, and the best fed window counts (calibration.FED_SHARE). Beside the suite in
-    # make test the generator reached 16-20 of 24/s: the floor only keeps the two lambda cases apart (8/s, and over
+    # make test the generator reached 16-21 of 24/s: the floor only keeps the two lambda cases apart (8/s, and over
     # 12/s, where the 1 s stream window alone sets the cycle), since a busy machine is not a model error.
-    assert entry["achieved_rate"] >= 0.5 * rate, entry
+    assert entry["achieved_rate"] >= calibration.FED_SHARE * rate, entry
     assert entry[figure] >= 10, entry  # enough events in the window for a 20 % comparison to mean something
     # COPYs from their spacing, not a count cut at both ends of the window; objects by count (calibration.py).
     measured = entry["copies_per_hour_by_spacing" if figure == "copies" else "objects_per_hour"]
