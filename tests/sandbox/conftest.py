@@ -6,8 +6,11 @@ are collected, the demos of every module that has a selected ``sandbox`` test st
 a run is the AWS provider's own waiting (terraform apply and destroy), so five at once take little
 longer than the slowest one. :func:`demo_runs` hands them to the tests, which wait for their own.
 
-A run that measures rates (the planner's calibration) is named in the module's ``DEMO_RUNS_ALONE``: it starts
-after every other demo has ended, and none starts beside it (beside six demos on two cores it starved).
+A run that measures rates (the planner's calibration) is named in the module's ``DEMO_RUNS_ALONE``: it takes a
+slot like any other run (its apply goes on beside the demos), but it writes no change until it is released
+(``--wait-for``, tests/sandbox/demo.py): once every other demo has ended and no other such run is still writing
+(beside six demos on two cores the calibration starved). One at a time, in order; the next is released when the one
+before has written its changes (``<file>.done``), while that one settles and destroys.
 """
 
 from __future__ import annotations
@@ -44,17 +47,28 @@ class DemoRun:
     process: subprocess.Popen[bytes]
     started: float
     started_wall: float
+    hold: Path | None = None  # a run that waits for this file before writing changes (DEMO_RUNS_ALONE)
+    released_wall: float | None = None
     result: tuple[dict[str, Any] | None, str] | None = None
+
+    def timeout_s(self) -> float:
+        # A held run may wait for its release up to the demo's own --wait-for limit, then runs as any other.
+        return RUN_TIMEOUT_S + (demo.WAIT_FOR_TIMEOUT_S if self.hold is not None else 0.0)
+
+    def still_writing(self) -> bool:
+        """A released run that has not yet written all its changes (nor ended)."""
+        assert self.hold is not None
+        return self.process.poll() is None and not demo.done_marker(self.hold).exists()
 
     def wait(self) -> tuple[dict[str, Any] | None, str]:
         """The run's JSON report (None if it wrote none) and its output, ``exit <code>`` first."""
         if self.result is None:
             note = ""
             try:
-                self.process.wait(timeout=max(0.0, self.started + RUN_TIMEOUT_S - time.monotonic()))
+                self.process.wait(timeout=max(0.0, self.started + self.timeout_s() - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.stop()
-                note = f"\n[test] the demo timed out after {RUN_TIMEOUT_S:.0f} s and was terminated"
+                note = f"\n[test] the demo timed out after {self.timeout_s():.0f} s and was terminated"
             output = self.log_path.read_text(errors="replace")
             text = f"exit {self.process.returncode}\n{output[-8000:]}{note}"
             # A run that failed writes an empty list: no report, and the output says why.
@@ -71,11 +85,15 @@ class DemoRun:
 class DemoRuns:
     """Demo processes, at most ``MAX_PARALLEL`` at once; the others start as soon as a slot frees up.
 
-    A thread of its own fills the slots: a demo must not wait until pytest's main thread asks for its result
-    (in CI the last two waited 17 minutes for the suite to reach them, and then the suite waited for them)."""
+    A thread of its own fills the slots and releases the held runs: a demo must not wait until pytest's main thread
+    asks for its result (in CI the last two waited 17 minutes for the suite to reach them, and then the suite waited
+    for them)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(
+        self, directory: Path, command: Sequence[str] = (sys.executable, "-m", "tests.sandbox.demo")
+    ) -> None:
         self._directory = directory
+        self._command = list(command)
         self._runs: dict[str, DemoRun] = {}
         self._waiting: list[tuple[str, list[str]]] = []
         self._alone: set[str] = set()
@@ -84,47 +102,67 @@ class DemoRuns:
         self._filler: threading.Thread | None = None
 
     def start(self, name: str, arguments: Sequence[str], *, alone: bool = False) -> None:
-        """Queue a run; an ``alone`` run waits for every run before it to end, and holds the machine's demo slots."""
+        """Queue a run; an ``alone`` run writes its changes only once released (see the module's docstring)."""
         with self._lock:
             self._waiting.append((name, list(arguments)))
             if alone:
                 self._alone.add(name)
             self._fill()
-            if self._waiting and self._filler is None:
-                self._filler = threading.Thread(
-                    target=self._fill_until_all_started, name="demo-slots", daemon=True
-                )
+            self._release()
+            if self._unfinished() and self._filler is None:
+                self._filler = threading.Thread(target=self._fill_and_release, name="demo-slots", daemon=True)
                 self._filler.start()
 
-    def _fill_until_all_started(self) -> None:
+    def _fill_and_release(self) -> None:
         while not self._stopped.wait(1.0):
             with self._lock:
                 self._fill()
-                if not self._waiting:
+                self._release()
+                if not self._unfinished():
                     self._filler = None  # a later start() that must wait starts a new filler
                     return
+
+    def _unfinished(self) -> bool:
+        """Runs still to start, or held runs still to release (the caller holds the lock)."""
+        return bool(self._waiting) or any(
+            run.hold is not None and run.released_wall is None for run in self._runs.values()
+        )
 
     def _running(self) -> list[str]:
         return [name for name, run in self._runs.items() if run.process.poll() is None]
 
     def _fill(self) -> None:
         """Start waiting runs, in order, while slots are free (the caller holds the lock)."""
-        while self._waiting:
-            running = self._running()
-            name = self._waiting[0][0]
-            if len(running) >= MAX_PARALLEL or any(r in self._alone for r in running):
-                return
-            if name in self._alone and running:
-                return
+        while self._waiting and len(self._running()) < MAX_PARALLEL:
             name, arguments = self._waiting.pop(0)
             report_path = self._directory / f"{name}.json"
             log_path = self._directory / f"{name}.log"
-            argv = [sys.executable, "-m", "tests.sandbox.demo", *arguments, f"--report-json={report_path}"]
+            hold = self._directory / f"{name}.go" if name in self._alone else None
+            argv = [*self._command, *arguments, f"--report-json={report_path}"]
+            if hold is not None:
+                argv.append(f"--wait-for={hold}")
             with log_path.open("wb") as log:  # a file, not a pipe: nobody reads it while the runs go on
                 process = subprocess.Popen(argv, cwd=demo.REPO, stdout=log, stderr=subprocess.STDOUT)
             self._runs[name] = DemoRun(
-                name, argv, report_path, log_path, process, time.monotonic(), time.time()
+                name, argv, report_path, log_path, process, time.monotonic(), time.time(), hold
             )
+
+    def _release(self) -> None:
+        """Release the next held run once no other demo is waiting or running and no released run is still
+        writing its changes (the caller holds the lock)."""
+        if any(name not in self._alone for name, _ in self._waiting):
+            return
+        if any(name not in self._alone for name in self._running()):
+            return
+        held = [run for run in self._runs.values() if run.hold is not None]
+        if any(run.released_wall is not None and run.still_writing() for run in held):
+            return
+        for run in held:  # in the order they started
+            if run.released_wall is None:
+                assert run.hold is not None
+                run.hold.touch()
+                run.released_wall = time.time()
+                return
 
     def result(self, name: str) -> tuple[dict[str, Any] | None, str]:
         # A run still waiting for a slot is started by the filler thread once enough earlier runs have ended.
@@ -147,8 +185,10 @@ class DemoRuns:
             # The log's last write is when the run ended (a demo writes to it until it exits).
             ended = run.log_path.stat().st_mtime if code is not None else time.time()
             state = f"exit {code}" if code is not None else "still running"
+            released = "" if run.released_wall is None else f"  released +{run.released_wall - since:.0f} s"
             lines.append(
-                f"{run.name:<32} start +{run.started_wall - since:6.0f} s  ran {ended - run.started_wall:5.0f} s  {state}"
+                f"{run.name:<32} start +{run.started_wall - since:6.0f} s  ran {ended - run.started_wall:5.0f} s  "
+                f"{state}{released}"
             )
         return lines
 

@@ -67,6 +67,8 @@ REPO: Final = Path(__file__).resolve().parents[2]
 REGION: Final = "us-east-1"
 DEMO_NAME: Final = "cdc-demo"  # examples/local's default name
 BACKFILL_MODES: Final = ("none", "step_functions", "checkpoint_table", "export")
+# --wait-for gives up after this long: the runs it holds are released as the demos beside them end.
+WAIT_FOR_TIMEOUT_S: Final = 1800.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +90,7 @@ class Options:
     ec2_hosts: int = 1  # ec2_cron: loader hosts running the group's user data at once
     fail_compaction: bool = False  # emr_compaction: the first s3-dist-cp step fails
     calibrate: tuple[float, ...] = ()  # changes/s: objects and COPYs per hour at each rate (calibration.py)
+    wait_for: Path | None = None  # write no change before this file exists; then write <file>.done after them
 
 
 def _log(message: str) -> None:
@@ -356,6 +359,9 @@ def run_demo(options: Options) -> Report:
             outputs=outputs,
         )
         report.patches += injector.install(stack)
+        if options.wait_for is not None:
+            with phases.timed("wait for the machine"):
+                _wait_for_file(options.wait_for, WAIT_FOR_TIMEOUT_S)
         with phases.timed("generate changes"):
             if options.calibrate:
                 report.calibration, report.changes = _calibrate(
@@ -369,6 +375,8 @@ def run_demo(options: Options) -> Report:
                 report.changes = _generate_with_faults(
                     endpoint, outputs["table_name"], options, injector, dynamodb
                 )
+        if options.wait_for is not None:
+            done_marker(options.wait_for).touch()
         connection = stack.enter_context(contextlib.closing(pg.connect()))
         if outputs.get("compaction_state_machine_arn"):
             with phases.timed("compaction runs"):
@@ -628,6 +636,19 @@ def _run_compactions(
     return summary
 
 
+def done_marker(wait_for: Path) -> Path:
+    """Where a run started with ``--wait-for FILE`` says it has written its changes."""
+    return wait_for.with_name(wait_for.name + ".done")
+
+
+def _wait_for_file(path: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"--wait-for: {path} did not appear within {timeout_s:.0f} s")
+        time.sleep(0.5)
+
+
 def _calibrate(
     endpoint: str,
     outputs: dict[str, Any],
@@ -773,6 +794,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
         action="store_true",
         help="LOAD=emr_compaction: the first s3-dist-cp step fails (its cluster must still be terminated)",
     )
+    parser.add_argument(
+        "--wait-for",
+        type=Path,
+        metavar="FILE",
+        help="after apply, write no change until FILE exists, then write FILE.done once the changes are written "
+        "(make test applies the calibration stacks beside other demos and measures one at a time)",
+    )
     args = parser.parse_args(argv)
 
     def pick(name: str, value: str, allowed: tuple[str, ...], all_ok: bool = True) -> tuple[str, ...]:
@@ -835,10 +863,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[list[Options], Path |
             ec2_hosts=args.ec2_hosts,
             fail_compaction=args.fail_compaction and load == "emr_compaction",
             calibrate=rates,
+            wait_for=args.wait_for,
         )
         for aggregation in aggregations
         for load in loads
     ]
+    if args.wait_for is not None and len(runs) > 1:
+        parser.error("--wait-for holds one run: choose one AGGREGATION and one LOAD")
     return runs, args.report_json
 
 

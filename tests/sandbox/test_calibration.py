@@ -22,8 +22,9 @@ objects +5.0 % and -2.5 %, COPYs +5.2 % and -3.6 % (by spacing); firehose object
 was 40/s until make test, beside the suite, held the generator to 31-35/s; at 24/s it reached 16-20 there. The test
 asks for half the rate at least (the best of up to three windows), which keeps the 8/s and the window-bound case apart.
 
-They measure rates, so each runs alone among the demos (``DEMO_RUNS_ALONE``, tests/sandbox/conftest.py): beside six
-demos on two cores the sandbox once reached 12.7 of 40 changes/s. A window where the generator reached under half
+They measure rates, so each measures alone among the demos (``DEMO_RUNS_ALONE``, tests/sandbox/conftest.py: the
+stack is applied beside them, the changes written after): beside six demos on two cores the sandbox once reached 12.7
+of 40 changes/s. A window where the generator reached under half
 of its rate (``calibration.FED_SHARE``) is measured again (at most three times). Not calibrated here: batch-size-bound
 batches (the generator reaches about 650 changes/s through moto on two cores, where examples/local's
 ``batch_size = 1000`` needs more; the full-batch case is worked by hand in tests/plan/test_model.py), several shards
@@ -60,8 +61,9 @@ def _arguments(aggregation: str, rates: tuple[float, ...]) -> list[str]:
 
 
 # The measurement needs the machine to itself: in make test it shared two cores with six demos and the suite and
-# starved (12.7 of 40 changes/s). So each run is alone among the demos: after every other has ended, with none beside
-# it (tests/sandbox/conftest.py); the suite's own tests still run meanwhile.
+# starved (12.7 of 40 changes/s). So each run measures alone among the demos: it applies its stack beside them, but
+# writes only once every other has ended and the other calibration run has written its changes (--wait-for,
+# tests/sandbox/conftest.py); the suite's own tests still run meanwhile.
 DEMO_RUNS = {RUN: _arguments("lambda", RATES), FIREHOSE_RUN: _arguments("firehose", FIREHOSE_RATES)}
 DEMO_RUNS_ALONE = frozenset(DEMO_RUNS)
 

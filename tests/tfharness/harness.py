@@ -72,7 +72,7 @@ def platform_name() -> str:
 # 41-43 CPU seconds by default, 31-32 with this; 1.1 GB peak per process at 1 GiB, 0.8 GB at 768 MiB). A
 # long-lived process (a demo's provider serving a whole apply) still collects, at the limit. "A Guide to the Go
 # Garbage Collector" (go.dev/doc/gc-guide): GOGC=off with GOMEMLIMIT runs the collector only near the limit.
-GO_MEMORY: Final = {"GOGC": "off", "GOMEMLIMIT": "768MiB"}
+GO_MEMORY: Final = {"GOGC": "off", "GOMEMLIMIT": "512MiB"}
 
 
 def find_aws_mirror(env: dict[str, str] | None = None, candidates=_MIRROR_CANDIDATES) -> Path | None:
