@@ -20,6 +20,10 @@ from tests.capture.strategies import items, normal
 
 from .conftest import BUCKET, HOUR_MS, PREFIX, REGION, SCAN_ID, create_table, make_rig
 
+# CPU-bound, among the main thread's longest tests (make test at 2094115: 108 s): beside the suite in a pytest
+# process of their own (tests/rig/own_process.py), so their minutes overlap the demos'.
+RUN_IN_OWN_PROCESS = True
+
 
 def as_boto3(attr: dict[str, Any]) -> dict[str, Any]:
     """The strategy's values in the form boto3 sends: binary as bytes (base64 text would be

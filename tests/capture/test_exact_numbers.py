@@ -30,6 +30,10 @@ from hypothesis import strategies as st
 from .strategies import dynamo_items, dynamo_numbers, everyday_numbers
 from .support import assert_item_lossless, loads_exact, stream_record
 
+# CPU-bound, among the main thread's longest tests (make test at 2094115: 3 tests, 75 s): beside the suite in a pytest
+# process of their own (tests/rig/own_process.py), so their minutes overlap the demos'.
+RUN_IN_OWN_PROCESS = True
+
 FOUR = [
     "12345678901234567890123456789012345678",  # 38 digits: beyond bigint, float8
     "1E+125",  # beyond decimal(38)

@@ -78,12 +78,16 @@ class TerraformTestFiles:
         jobs = [(d, f) for d in directories for f in _test_files(d)]
         jobs.sort(key=lambda job: -(job[0] / job[1]).read_text().count("\nrun "))
         self._pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2), thread_name_prefix="tftest")
+        # Every init before any test: an init re-creates the shared plugin cache's link to the AWS provider (no lock
+        # file in a scratch copy, so Terraform does not trust the cache), and a test reading through it meanwhile
+        # failed with "could not read package directory" (CI at 2094115). The pool's first job, so FIFO runs it first.
+        self._all_initialized = self._pool.submit(lambda: [self._initialized(d) for d in directories])
         self._futures: dict[tuple[Path, str], Future] = {
             job: self._pool.submit(self._run, *job) for job in jobs
         }
 
     def _run(self, module_dir: Path, name: str) -> subprocess.CompletedProcess:
-        # init is not safe twice at once in one directory: InitCache serialises it.
+        self._all_initialized.result()
         scratch = self._initialized(module_dir)
         return self._initialized.tf.run(["test", f"-filter={name}"], scratch, None, 1800)
 
