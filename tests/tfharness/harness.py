@@ -68,10 +68,11 @@ def platform_name() -> str:
 
 # Go's garbage collector only once a process's heap reaches GOMEMLIMIT (GOGC=off): most Terraform and AWS provider
 # processes here live a few seconds (terraform test starts the provider about twice per run block, ~480 runs in
-# make test), and collecting their start-up garbage was a quarter of their CPU (tests/loader_wiring.tftest.hcl:
-# 41-43 CPU seconds by default, 31-32 with this; 1.1 GB peak per process at 1 GiB, 0.8 GB at 768 MiB). A
-# long-lived process (a demo's provider serving a whole apply) still collects, at the limit. "A Guide to the Go
-# Garbage Collector" (go.dev/doc/gc-guide): GOGC=off with GOMEMLIMIT runs the collector only near the limit.
+# make test), and collecting their start-up garbage was a quarter of their CPU (tests/load_strategies.tftest.hcl:
+# 152 CPU seconds by default, 112 with this). A long-lived process (a demo's provider serving a whole apply) still
+# collects, at the limit. The limit sets the memory: make test peaked at 20.5 of this machine's 23 GB at 768 MiB and
+# at 15.4 GB at 512 MiB. "A Guide to the Go Garbage Collector" (go.dev/doc/gc-guide): with GOGC=off and a
+# GOMEMLIMIT, the collector runs only near the limit.
 GO_MEMORY: Final = {"GOGC": "off", "GOMEMLIMIT": "512MiB"}
 
 
@@ -193,7 +194,7 @@ class OfflineTerraform:
             CHECKPOINT_DISABLE="1",
             NO_COLOR="1",
         )
-        # Terraform and its provider plugins inherit this: see GO_MEMORY below. A caller's own setting wins.
+        # Terraform and its provider plugins inherit this (see GO_MEMORY). A caller's own setting wins.
         for name, value in GO_MEMORY.items():
             env.setdefault(name, value)
         env.update(extra or {})
